@@ -27,3 +27,16 @@ var (
 	// ErrNotSupported: the backend cannot do this (e.g. kick without ext data).
 	ErrNotSupported = errors.New("openqq: not supported")
 )
+
+// LoginObserver hears about a login in progress and about cookie changes.
+// It lives here, not in the connector, so that protocol backends implement
+// the connector's Backend interface without importing it.
+type LoginObserver interface {
+	// QRCode is called with each new QR code image (PNG) to scan.
+	QRCode(png []byte)
+	// State is called on scaning and confirming (and any later state the
+	// backend reports during login).
+	State(s ClientState)
+	// CookiesChanged is called with the exported jar whenever it changes.
+	CookiesChanged(jar []byte)
+}

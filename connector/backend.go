@@ -25,7 +25,7 @@ type Backend interface {
 	// (scanned=false, the original's login(0)), else by QR code
 	// (scanned=true, login(1)). Progress goes to obs, which the backend keeps
 	// and also tells about later cookie changes.
-	Login(ctx context.Context, obs Observer) (scanned bool, err error)
+	Login(ctx context.Context, obs openqq.LoginObserver) (scanned bool, err error)
 	// Logout ends the session upstream (best effort).
 	Logout(ctx context.Context) error
 
@@ -47,15 +47,4 @@ type Backend interface {
 	Kick(ctx context.Context, groupID openqq.ID, memberIDs []openqq.ID) error
 	// Mute silences members of a group for d (at least one minute).
 	Mute(ctx context.Context, groupID openqq.ID, memberIDs []openqq.ID, d time.Duration) error
-}
-
-// Observer hears about a login in progress and about cookie changes.
-type Observer interface {
-	// QRCode is called with each new QR code image (PNG) to scan.
-	QRCode(png []byte)
-	// State is called on scaning and confirming (and any later state the
-	// backend reports during login).
-	State(s openqq.ClientState)
-	// CookiesChanged is called with the exported jar whenever it changes.
-	CookiesChanged(jar []byte)
 }
