@@ -1,0 +1,57 @@
+package relay
+
+import (
+	"context"
+	"net/http"
+)
+
+// reqInfo is what the outer middleware learns about a request while inner
+// handlers run: the route for metrics and logs, the Openqq code answered,
+// the account served. Only the request's own goroutine touches it.
+type reqInfo struct {
+	route   string
+	code    string
+	account string
+}
+
+type (
+	infoKey   struct{}
+	paramsKey struct{}
+)
+
+func withInfo(r *http.Request, info *reqInfo) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+}
+
+// infoOf returns the request's info; a throwaway one if the middleware did
+// not run (handlers called directly).
+func infoOf(r *http.Request) *reqInfo {
+	if i, ok := r.Context().Value(infoKey{}).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+func withParams(r *http.Request, p Params) *http.Request {
+	if p == nil {
+		p = Params{}
+	}
+	return r.WithContext(context.WithValue(r.Context(), paramsKey{}, p))
+}
+
+// paramsOf returns the parsed parameters, or the query's when the body was
+// never parsed (an error answered before parsing still honours JSONP).
+func paramsOf(r *http.Request) Params {
+	if p, ok := r.Context().Value(paramsKey{}).(Params); ok {
+		return p
+	}
+	p := Params{}
+	p.addValues(r.URL.Query())
+	return p
+}
+
+// accountOf is the account the request is for (the client param, else the
+// configured default), as resolved by the route wrapper.
+func accountOf(r *http.Request) string {
+	return infoOf(r).account
+}
