@@ -169,7 +169,10 @@ var requestTests = []struct {
 }{
 	{
 		name: "rawPath missing falls back to requestContext.http.path",
-		edit: func(e *events.APIGatewayV2HTTPRequest) { e.RawPath = ""; e.RequestContext.HTTP.Path = "/openqq/get_user_info" },
+		edit: func(e *events.APIGatewayV2HTTPRequest) {
+			e.RawPath = ""
+			e.RequestContext.HTTP.Path = "/openqq/get_user_info"
+		},
 		check: func(t *testing.T, r echo.Reply) {
 			equal(t, "path", r.Path, "/openqq/get_user_info")
 		},
