@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/openqq-relay/openqq"
+)
+
+// eventField is the one field of an events stream entry: the post as JSON.
+const eventField = "post"
+
+// Read sizes of the events stream.
+const (
+	defaultEventCount = 100
+	maxEventCount     = 10_000
+)
+
+// StreamEvent is one entry of the events stream.
+type StreamEvent struct {
+	ID      string          `json:"id"`
+	Payload json.RawMessage `json:"payload"` // the post (webhook / check_event JSON)
+	// Deliveries counts deliveries to a consumer group: 1 from
+	// ReadEventGroup, more from ReclaimEvents; 0 from ReadEvents.
+	Deliveries int64 `json:"-"`
+}
+
+// AppendEvent adds a post (JSON) to the account's events stream and returns
+// its id. The stream is capped by Options.EventsMaxLen (MAXLEN ~) and, when
+// Options.EventsMaxAge is set, trimmed by age (XTRIM MINID ~) in the same
+// round trip.
+func (db *DB) AppendEvent(ctx context.Context, acct string, post []byte) (string, error) {
+	if err := checkAccount(acct); err != nil {
+		return "", fmt.Errorf("store: append event: %w", err)
+	}
+	if !json.Valid(post) {
+		return "", fmt.Errorf("store: append event: %w: payload is not JSON", ErrInvalid)
+	}
+	args := &redis.XAddArgs{Stream: eventsKey(acct), Values: []any{eventField, post}}
+	if db.eventsMaxLen > 0 {
+		args.MaxLen, args.Approx = db.eventsMaxLen, true
+	}
+	var add *redis.StringCmd
+	_, err := db.short.Pipelined(ctx, func(p redis.Pipeliner) error {
+		add = p.XAdd(ctx, args)
+		if db.eventsMaxAge > 0 {
+			minID := strconv.FormatInt(db.now().Add(-db.eventsMaxAge).UnixMilli(), 10)
+			p.XTrimMinIDApprox(ctx, eventsKey(acct), minID, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: append event: %w", err)
+	}
+	return add.Val(), nil
+}
+
+// ReadEvents reads up to count events after the cursor after ("" or "0":
+// from the start; "$": only events appended from now on), waiting up to
+// block (at most 5 s; ≤ 0: not at all). Cursor readers keep the last id they
+// saw and pass it back. An empty slice and no error when there is nothing.
+func (db *DB) ReadEvents(ctx context.Context, acct, after string, count int, block time.Duration) ([]StreamEvent, error) {
+	if err := checkAccount(acct); err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	after, err := cursor(after)
+	if err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	args := &redis.XReadArgs{Streams: []string{eventsKey(acct), after}, Count: eventCount(count), Block: -1}
+	c := db.short
+	if b, ok := boundBlock(ctx, block); ok {
+		args.Block, c = b, db.block
+	}
+	streams, err := c.XRead(ctx, args).Result()
+	if isNil(err) {
+		return []StreamEvent{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	evs, _ := db.streamEvents(ctx, acct, streams, nil, 0)
+	return evs, nil
+}
+
+// EventGroup creates a consumer group on the account's events stream (and
+// the stream), starting after start: "" or "$" for new events only, "0" for
+// all that are kept. An existing group is left as it is.
+func (db *DB) EventGroup(ctx context.Context, acct, group, start string) error {
+	if err := checkGroup(acct, group); err != nil {
+		return fmt.Errorf("store: event group: %w", err)
+	}
+	if start == "" {
+		start = "$"
+	}
+	start, err := cursor(start)
+	if err != nil {
+		return fmt.Errorf("store: event group: %w", err)
+	}
+	if err := db.createGroup(ctx, eventsKey(acct), group, start); err != nil {
+		return fmt.Errorf("store: event group: %w", err)
+	}
+	return nil
+}
+
+// ReadEventGroup reads up to count events not yet delivered to group,
+// waiting up to block (at most 5 s). The group must exist (EventGroup):
+// else an error wrapping ErrNotFound. Each event must be acknowledged with
+// AckEvents; unacknowledged ones come back through ReclaimEvents.
+func (db *DB) ReadEventGroup(ctx context.Context, acct, group, consumer string, count int, block time.Duration) ([]StreamEvent, error) {
+	if err := checkGroup(acct, group); err != nil {
+		return nil, fmt.Errorf("store: read event group: %w", err)
+	}
+	if consumer == "" {
+		return nil, fmt.Errorf("store: read event group: %w: empty consumer name", ErrInvalid)
+	}
+	args := &redis.XReadGroupArgs{
+		Group: group, Consumer: consumer,
+		Streams: []string{eventsKey(acct), ">"},
+		Count:   eventCount(count), Block: -1,
+	}
+	c := db.short
+	if b, ok := boundBlock(ctx, block); ok {
+		args.Block, c = b, db.block
+	}
+	streams, err := c.XReadGroup(ctx, args).Result()
+	if isNil(err) {
+		return []StreamEvent{}, nil
+	}
+	if redis.HasErrorPrefix(err, "NOGROUP") {
+		return nil, fmt.Errorf("store: read event group %s: %w", group, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read event group: %w", err)
+	}
+	evs, bad := db.streamEvents(ctx, acct, streams, nil, 1)
+	if len(bad) > 0 {
+		if err := db.AckEvents(ctx, acct, group, bad...); err != nil {
+			return nil, err
+		}
+	}
+	return evs, nil
+}
+
+// AckEvents acknowledges events of group; no ids is a no-op.
+func (db *DB) AckEvents(ctx context.Context, acct, group string, ids ...string) error {
+	if err := checkGroup(acct, group); err != nil {
+		return fmt.Errorf("store: ack events: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := db.short.XAck(ctx, eventsKey(acct), group, ids...).Err(); err != nil {
+		return fmt.Errorf("store: ack events: %w", err)
+	}
+	return nil
+}
+
+// ReclaimEvents takes over the events of group that were delivered but not
+// acknowledged within minIdle (a dispatcher that crashed), with XAUTOCLAIM
+// until the whole pending list is scanned, and fills Deliveries from
+// XPENDING.
+func (db *DB) ReclaimEvents(ctx context.Context, acct, group, consumer string, minIdle time.Duration) ([]StreamEvent, error) {
+	if err := checkGroup(acct, group); err != nil {
+		return nil, fmt.Errorf("store: reclaim events: %w", err)
+	}
+	if consumer == "" || minIdle < 0 {
+		return nil, fmt.Errorf("store: reclaim events: %w: empty consumer or negative min idle", ErrInvalid)
+	}
+	msgs, err := db.autoClaim(ctx, eventsKey(acct), group, consumer, minIdle)
+	if redis.HasErrorPrefix(err, "NOGROUP") {
+		return nil, fmt.Errorf("store: reclaim events %s: %w", group, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: reclaim events: %w", err)
+	}
+	counts, err := db.deliveryCounts(ctx, eventsKey(acct), group, msgs)
+	if err != nil {
+		return nil, fmt.Errorf("store: reclaim events: %w", err)
+	}
+	evs, bad := db.streamEvents(ctx, acct, []redis.XStream{{Messages: msgs}}, counts, 1)
+	if len(bad) > 0 {
+		if err := db.AckEvents(ctx, acct, group, bad...); err != nil {
+			return nil, err
+		}
+	}
+	return evs, nil
+}
+
+// streamEvents converts stream entries; entries without a post are logged
+// and returned in bad. Deliveries comes from counts, else is def.
+func (db *DB) streamEvents(ctx context.Context, acct string, streams []redis.XStream, counts map[string]int64, def int64) (evs []StreamEvent, bad []string) {
+	evs = []StreamEvent{}
+	for _, s := range streams {
+		for _, m := range s.Messages {
+			p, ok := m.Values[eventField].(string)
+			if !ok || !json.Valid([]byte(p)) {
+				db.log.WarnContext(ctx, "skipping bad event entry", openqq.LogKeyAccount, acct, "stream_id", m.ID)
+				bad = append(bad, m.ID)
+				continue
+			}
+			n, ok := counts[m.ID]
+			if !ok {
+				n = def
+			}
+			evs = append(evs, StreamEvent{ID: m.ID, Payload: json.RawMessage(p), Deliveries: n})
+		}
+	}
+	return evs, bad
+}
+
+// cursor checks a stream position: "" and "0" mean the start, "$" the end,
+// else "<ms>" or "<ms>-<seq>".
+func cursor(after string) (string, error) {
+	switch after {
+	case "", "0":
+		return "0-0", nil
+	case "$":
+		return "$", nil
+	}
+	ms, seq, hasSeq := strings.Cut(after, "-")
+	if _, err := strconv.ParseUint(ms, 10, 64); err != nil {
+		return "", fmt.Errorf("%w: bad event id %q", ErrInvalid, after)
+	}
+	if hasSeq {
+		if _, err := strconv.ParseUint(seq, 10, 64); err != nil {
+			return "", fmt.Errorf("%w: bad event id %q", ErrInvalid, after)
+		}
+	}
+	return after, nil
+}
+
+func eventCount(n int) int64 {
+	if n <= 0 {
+		return defaultEventCount
+	}
+	return int64(min(n, maxEventCount))
+}
+
+func checkGroup(acct, group string) error {
+	if err := checkAccount(acct); err != nil {
+		return err
+	}
+	if group == "" {
+		return fmt.Errorf("%w: empty group name", ErrInvalid)
+	}
+	return nil
+}
