@@ -174,11 +174,12 @@ func (p Params) addJSON(body []byte) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return badRequest("json body: %v", err)
 	}
-	if obj == nil {
+	obj, ok := v.(map[string]any)
+	if !ok {
 		return badRequest("json body must be an object")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {

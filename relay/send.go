@@ -204,7 +204,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, api string, asy
 
 // run queues the command (async) or sends it and waits for its result.
 func (h *Handler) run(r *http.Request, api string, async bool) (openqq.Result, error) {
-	now := h.now()
+	now := time.Now() // deadlines follow the wall clock the store uses
 	cmd := &openqq.Command{
 		API:      api,
 		Params:   paramsOf(r).command(),
