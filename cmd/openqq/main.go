@@ -39,19 +39,25 @@ var subcommands = map[string]func(ctx context.Context, args []string) error{
 }
 
 func main() {
-	if len(os.Args) < 2 {
+	args := os.Args[1:]
+	// Lambda starts its bootstrap without arguments: the same binary then
+	// serves the relay.
+	if len(args) == 0 && os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		args = []string{"relay"}
+	}
+	if len(args) == 0 {
 		usage()
 		os.Exit(2)
 	}
-	run, ok := subcommands[os.Args[1]]
+	run, ok := subcommands[args[0]]
 	if !ok {
 		usage()
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[2:]); err != nil && !errors.Is(err, context.Canceled) {
-		slog.Error("openqq "+os.Args[1]+" failed", openqq.LogKeyErr, err)
+	if err := run(ctx, args[1:]); err != nil && !errors.Is(err, context.Canceled) {
+		slog.Error("openqq "+args[0]+" failed", openqq.LogKeyErr, err)
 		os.Exit(1)
 	}
 }
