@@ -1,0 +1,176 @@
+package connector
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/openqq-relay/openqq"
+)
+
+// outbox applies the connector's Redis writes (events, state, cookies, QR
+// code, contacts) in order from one goroutine, retrying each with capped
+// backoff while Redis is unreachable. Callers never block on Redis, so the
+// QQ session carries on through an outage and nothing queued is lost when
+// Redis returns. Writes of the same key (the state record, the cookie jar,
+// the QR code, the contact snapshot) replace a pending older write; events
+// are bounded by max, dropping the oldest when full.
+type outbox struct {
+	log   *slog.Logger
+	max   int
+	retry func(ctx context.Context, op string, fn func(context.Context) error) error
+
+	dropped func() // counts a dropped event
+
+	mu      sync.Mutex // guards the fields below
+	ops     []write
+	events  int           // pending event writes among ops
+	busy    bool          // a write is being applied
+	closed  bool          // the session has ended: new writes are dropped
+	changed chan struct{} // closed and replaced whenever ops or busy change
+}
+
+// write is one pending Redis write.
+type write struct {
+	key   string // non-empty: a newer write of the same key replaces this one
+	event bool   // an event: counts against max
+	op    string // for logs: "append event", "save cookies", …
+	fn    func(ctx context.Context) error
+}
+
+func newOutbox(log *slog.Logger, max int, retry func(context.Context, string, func(context.Context) error) error, dropped func()) *outbox {
+	return &outbox{log: log, max: max, retry: retry, dropped: dropped, changed: make(chan struct{})}
+}
+
+// add queues w.
+func (o *outbox) add(w write) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		o.log.Debug("write after the session ended, dropped", "op", w.op)
+		return
+	}
+	if w.key != "" {
+		for i, p := range o.ops {
+			if p.key == w.key {
+				o.ops = append(o.ops[:i], o.ops[i+1:]...)
+				break
+			}
+		}
+	}
+	if w.event {
+		if o.events >= o.max {
+			o.dropOldestEvent()
+		}
+		o.events++
+	}
+	o.ops = append(o.ops, w)
+	o.notify()
+}
+
+// dropOldestEvent makes room when Redis has been away too long. Losing an
+// event is lost work, so it is logged as an error.
+func (o *outbox) dropOldestEvent() {
+	for i, p := range o.ops {
+		if p.event {
+			o.ops = append(o.ops[:i], o.ops[i+1:]...)
+			o.events--
+			o.dropped()
+			o.log.Error("event buffer full while redis is unreachable, dropping the oldest event",
+				"pending", len(o.ops))
+			return
+		}
+	}
+}
+
+// notify wakes waiters; o.mu is held.
+func (o *outbox) notify() {
+	close(o.changed)
+	o.changed = make(chan struct{})
+}
+
+// next takes the first pending write, waiting for one until ctx ends.
+func (o *outbox) next(ctx context.Context) (write, bool) {
+	for {
+		o.mu.Lock()
+		if len(o.ops) > 0 {
+			w := o.ops[0]
+			o.ops = o.ops[1:]
+			if w.event {
+				o.events--
+			}
+			o.busy = true
+			o.notify()
+			o.mu.Unlock()
+			return w, true
+		}
+		ch := o.changed
+		o.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return write{}, false
+		case <-ch:
+		}
+	}
+}
+
+func (o *outbox) done() {
+	o.mu.Lock()
+	o.busy = false
+	o.notify()
+	o.mu.Unlock()
+}
+
+// run applies writes until ctx ends; whatever is still pending then is
+// reported as lost.
+func (o *outbox) run(ctx context.Context) {
+	for {
+		w, ok := o.next(ctx)
+		if !ok {
+			break
+		}
+		if err := o.retry(ctx, w.op, w.fn); err != nil && ctx.Err() == nil {
+			o.log.Error("redis write failed for good, dropped", "op", w.op, openqq.LogKeyErr, err)
+		}
+		o.done()
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closed = true
+	if len(o.ops) > 0 {
+		o.log.Error("session ended with unwritten redis writes", "pending", len(o.ops), "events", o.events)
+	}
+}
+
+// flush waits until every write queued so far has been applied, or ctx ends.
+func (o *outbox) flush(ctx context.Context) error {
+	for {
+		o.mu.Lock()
+		idle := len(o.ops) == 0 && !o.busy
+		ch := o.changed
+		o.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// pending is the number of writes not yet applied.
+func (o *outbox) pending() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := len(o.ops)
+	if o.busy {
+		n++
+	}
+	return n
+}
+
+// flushTimeout bounds the final flush at shutdown.
+const flushTimeout = 10 * time.Second
