@@ -21,7 +21,7 @@ type routeCase struct {
 }
 
 var (
-	tGet    = []string{http.MethodGet}
+	tGet     = []string{http.MethodGet}
 	tGetPost = []string{http.MethodGet, http.MethodPost}
 )
 
