@@ -13,7 +13,7 @@ func (c *Client) extLogin(ctx context.Context, uid int64) error {
 	_, err := c.do(ctx, call{api: "ext xlogin", host: hostXUI, path: pathXLogin, query: queryExtLogin,
 		referer: refQunHome, attempts: loginAttempts})
 	if err != nil {
-		return fmt.Errorf("webqq: ext login: %w", err)
+		return err
 	}
 	qq := c.account
 	if _, err := strconv.ParseInt(qq, 10, 64); err != nil {
@@ -26,11 +26,11 @@ func (c *Client) extLogin(ctx context.Context, uid int64) error {
 			"&pt_uistyle=" + ptUIStyle + "&pt_jstoken=" + ptJSToken,
 		referer: refExtLogin, attempts: loginAttempts})
 	if err != nil {
-		return fmt.Errorf("webqq: ext login: %w", err)
+		return err
 	}
 	chk, err := parsePtui(resp.body)
 	if err != nil {
-		return fmt.Errorf("webqq: ext login: check: %w", err)
+		return err
 	}
 	if chk.Code != 0 {
 		// Usually "login environment changed" (issue #183 of the original).
@@ -59,21 +59,19 @@ func (c *Client) extLogin(ctx context.Context, uid int64) error {
 			"&daid=" + extDaID + "&has_onekey=1&",
 		referer: refExtLogin, attempts: loginAttempts})
 	if err != nil {
-		return fmt.Errorf("webqq: ext login: %w", err)
+		return err
 	}
 	res, err := parsePtui(resp.body)
 	if err != nil {
-		return fmt.Errorf("webqq: ext login: %w", err)
+		return err
 	}
 	if res.Code != 0 {
-		return fmt.Errorf("webqq: ext login: %s: %w", res.arg(4), &RetcodeError{API: "ext login", Retcode: res.Code})
+		return fmt.Errorf("%w (%s)", &RetcodeError{API: "ext login", Retcode: res.Code}, res.arg(4))
 	}
 	u, ok := c.hosts.checkSig(res.arg(2))
 	if !ok {
 		return fmt.Errorf("webqq: ext login: bad check_sig url %q", abbrev([]byte(res.arg(2))))
 	}
-	if _, err := c.do(ctx, call{api: "ext check_sig", rawURL: u.String(), attempts: loginAttempts}); err != nil {
-		return fmt.Errorf("webqq: ext login: %w", err)
-	}
-	return nil
+	_, err = c.do(ctx, call{api: "ext check_sig", rawURL: u.String(), attempts: loginAttempts})
+	return err
 }

@@ -25,7 +25,10 @@ func (nopObserver) QRCode([]byte)            {}
 func (nopObserver) State(openqq.ClientState) {}
 func (nopObserver) CookiesChanged([]byte)    {}
 
-var errNoResume = errors.New("saved session not resumable")
+var (
+	errNoCookies = errors.New("no saved session cookies")
+	errNoResume  = errors.New("saved session not resumable")
+)
 
 // Login logs in: with the imported cookies when ptlogin still accepts them
 // (scanned=false), else by QR code (scanned=true). obs hears about QR
@@ -54,8 +57,8 @@ func (c *Client) Login(ctx context.Context, obs openqq.LoginObserver) (scanned b
 			return false, ctx.Err()
 		}
 		c.log.InfoContext(ctx, "cookie login not possible, using qr code", "err", err)
-		if !errors.Is(err, errNoResume) {
-			_ = c.logoutRequest(ctx) // spec §15.1: a broken chain logs out first
+		if !errors.Is(err, errNoCookies) {
+			_ = c.logoutRequest(ctx) // spec §15.1: a failed resume logs out first
 		}
 		if ls, err = c.qrLogin(ctx, obs); err != nil {
 			return false, err
@@ -90,10 +93,7 @@ func (c *Client) prepare(ctx context.Context) error {
 	}
 	_, err := c.do(ctx, call{api: "xlogin", host: hostXUI, path: pathXLogin, query: queryXLogin,
 		referer: refW, attempts: loginAttempts})
-	if err != nil {
-		return fmt.Errorf("webqq: login: %w", err)
-	}
-	return nil
+	return err
 }
 
 // cookieLogin resumes the session of the imported cookies (spec §15.1):
@@ -102,7 +102,7 @@ func (c *Client) cookieLogin(ctx context.Context) (loginState, error) {
 	st, ok1 := c.jar.Get("supertoken")
 	su, ok2 := c.jar.Get("superuin")
 	if !ok1 || !ok2 || st == "" || su == "" {
-		return loginState{}, errNoResume
+		return loginState{}, errNoCookies
 	}
 	resp, err := c.do(ctx, call{api: "pt4_auth", host: hostSSL, path: "/pt4_auth",
 		query:   "daid=" + daID + "&appid=" + appID + "&auth_token=" + strconv.FormatUint(uint64(time33(st)), 10),
@@ -179,7 +179,7 @@ func (c *Client) showQR(ctx context.Context, obs openqq.LoginObserver) error {
 		query:   "appid=" + appID + "&e=2&l=M&s=3&d=72&v=4&t=" + randT() + "&daid=" + daID + "&pt_3rd_aid=0",
 		referer: refXLogin, attempts: loginAttempts})
 	if err != nil {
-		return fmt.Errorf("webqq: qr login: %w", err)
+		return err
 	}
 	if len(resp.body) == 0 {
 		return fmt.Errorf("webqq: qr login: ptqrshow: empty image")
@@ -201,11 +201,11 @@ func (c *Client) qrCheck(ctx context.Context) (ptui, error) {
 	resp, err := c.do(ctx, call{api: "ptqrlogin", host: hostSSL, path: "/ptqrlogin", query: q,
 		referer: refXLogin, attempts: loginAttempts})
 	if err != nil {
-		return ptui{}, fmt.Errorf("webqq: qr login: %w", err)
+		return ptui{}, err
 	}
 	p, err := parsePtui(resp.body)
 	if err != nil {
-		return ptui{}, fmt.Errorf("webqq: qr login: %w", err)
+		return ptui{}, err
 	}
 	return p, nil
 }
@@ -252,20 +252,17 @@ func parseUinCookie(v string) (int64, error) {
 // finishLogin runs check_sig, getvfwebqq and login2 (spec §15.1d–f).
 func (c *Client) finishLogin(ctx context.Context, checkSig string, ls *loginState) error {
 	if _, err := c.do(ctx, call{api: "check_sig", rawURL: checkSig, attempts: loginAttempts}); err != nil {
-		return fmt.Errorf("webqq: login: %w", err)
+		return err
 	}
 	if v, ok := c.jar.Get("ptwebqq"); ok && !ls.ptwebqqSet {
 		ls.ptwebqq, ls.ptwebqqSet = v, true
 	}
 	vf, err := c.getVFWebQQ(ctx, ls)
 	if err != nil {
-		return fmt.Errorf("webqq: login: %w", err)
+		return err
 	}
 	ls.vfwebqq = vf
-	if err := c.login2(ctx, ls); err != nil {
-		return fmt.Errorf("webqq: login: %w", err)
-	}
-	return nil
+	return c.login2(ctx, ls)
 }
 
 func (c *Client) getVFWebQQ(ctx context.Context, ls *loginState) (string, error) {
@@ -362,8 +359,6 @@ func (c *Client) logoutRequest(ctx context.Context) error {
 	ptcz, _ := c.jar.Get("ptcz")
 	q := "pt4_token=" + token + "&pt4_hkey=" + strconv.FormatUint(uint64(time33(skey)), 10) +
 		"&pt4_ptcz=" + strconv.FormatInt(hash33(ptcz), 10) + "&deep_logout=1"
-	if _, err := c.do(ctx, call{api: "logout", host: hostPT, path: "/logout", query: q, referer: refW}); err != nil {
-		return fmt.Errorf("webqq: logout: %w", err)
-	}
-	return nil
+	_, err := c.do(ctx, call{api: "logout", host: hostPT, path: "/logout", query: q, referer: refW})
+	return err
 }
