@@ -299,6 +299,9 @@ func TestDockerignore(t *testing.T) {
 // copyContext copies the repository into dst as BuildKit would send it.
 func copyContext(tb testing.TB, pm *patternmatcher.PatternMatcher, dst string) {
 	tb.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		tb.Fatal(err)
+	}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -125,3 +126,80 @@ func readFile(tb testing.TB, rel string) []byte {
 	}
 	return b
 }
+
+// knownVariables are the environment variables the binary reads, plus the
+// few that only the deployment files use. A name outside this list in a
+// deployment file is a typo the binary would silently ignore.
+var knownVariables = map[string]bool{
+	"OPENQQ_REDIS_URL":           true,
+	"OPENQQ_ACCOUNT":             true,
+	"OPENQQ_BACKEND":             true,
+	"OPENQQ_SEND_INTERVAL":       true,
+	"OPENQQ_LISTEN":              true,
+	"OPENQQ_ADMIN_LISTEN":        true,
+	"OPENQQ_API_TOKENS":          true,
+	"OPENQQ_ALLOW_NO_AUTH":       true,
+	"OPENQQ_CHECK_EVENT_TIMEOUT": true,
+	"OPENQQ_POST_API":            true,
+	"OPENQQ_WEBHOOK_SECRET":      true,
+	"OPENQQ_POLL_API":            true,
+	"OPENQQ_POLL_INTERVAL":       true,
+	"OPENQQ_QQ_PASSWORD":         true,
+	"OPENQQ_LOG_LEVEL":           true,
+	"OPENQQ_SSM_PATH":            true, // docs/deploy.md, "Secrets from SSM"
+	// Deployment files only.
+	"OPENQQ_IMAGE":   true, // docker-compose.yml: the image to run
+	"OPENQQ_PUBLISH": true, // docker-compose.yml: where the relay is published
+	"REDIS_PASSWORD": true, // docker-compose.yml: Redis AUTH
+	"AWS_REGION":     true, // EC2 user data: the region of the SSM parameters
+}
+
+// subcommands are the openqq subcommands a service may run.
+var subcommands = map[string]bool{"up": true, "connector": true, "relay": true, "dispatch": true, "sandbox": true}
+
+// envFileKeys returns the KEY of every KEY=VALUE line, commented out or not,
+// of an environment file.
+func envFileKeys(tb testing.TB, rel string) []string {
+	tb.Helper()
+	var keys []string
+	for _, line := range strings.Split(string(readFile(tb, rel)), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
+		k, _, ok := strings.Cut(line, "=")
+		if ok && k != "" && strings.ToUpper(k) == k && !strings.ContainsAny(k, " \t") {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func TestEnvExample(t *testing.T) {
+	keys := envFileKeys(t, "infra/openqq.env.example")
+	if len(keys) < 10 {
+		t.Fatalf("openqq.env.example lists %d variables", len(keys))
+	}
+	for _, k := range keys {
+		if !knownVariables[k] {
+			t.Errorf("openqq.env.example: unknown variable %s", k)
+		}
+	}
+}
+
+// TestScriptsParse runs bash -n on every shell script of infra/.
+func TestScriptsParse(t *testing.T) {
+	scripts, err := filepath.Glob(filepath.Join(root, "infra", "*.sh"))
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no scripts in infra/ (%v)", err)
+	}
+	for _, s := range scripts {
+		if out, err := run(t, root, nil, "bash", "-n", s); err != nil {
+			t.Errorf("bash -n %s: %v\n%s", s, err, out)
+		}
+		if fi, err := os.Stat(s); err != nil || fi.Mode()&0o111 == 0 {
+			t.Errorf("%s is not executable", s)
+		}
+	}
+}
+
+func runtimeArch() string { return runtime.GOARCH }
+
+func asExit(err error, target **exec.ExitError) bool { return errors.As(err, target) }
