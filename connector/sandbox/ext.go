@@ -162,7 +162,7 @@ func (s *Server) extMembers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{
 		"ec": 0, "owner": owner, "adm": adm, "mems": mems, "cards": cards, "join": join, "times": times,
 		"levelname": map[string]string{"1": "潜水", "2": "冒泡", "3": "吐槽", "4": "活跃", "5": "话唠", "6": "传说"},
-		"count": n, "max_count": 500, "adm_max": 10, "adm_num": len(adm), "search_count": n,
+		"count":     n, "max_count": 500, "adm_max": 10, "adm_num": len(adm), "search_count": n,
 		"svr_time": time.Now().Unix(), "vecsize": 1,
 	})
 }

@@ -77,7 +77,7 @@ type Server struct {
 	closing   chan struct{} // closed by Close: ends held polls
 	closeOnce sync.Once
 
-	mu sync.Mutex // guards everything below
+	mu     sync.Mutex // guards everything below
 	m      *model
 	acct   account
 	sess   *session // the SmartQQ channel session; nil before login2

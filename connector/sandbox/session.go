@@ -60,7 +60,7 @@ type session struct {
 	relink     bool   // poll2 answers 121 until a login2 with key re-links
 	kick       string // reason of a pending kick_message
 	kicking    bool
-	pollSeq    uint64 // the newest poll2; an older held one gives way
+	pollSeq    uint64             // the newest poll2; an older held one gives way
 	sigs       map[string]sessSig // get_c2cmsg_sig2 values handed out
 }
 
