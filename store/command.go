@@ -241,7 +241,9 @@ func encodeCommand(cmd *openqq.Command) []any {
 		cmdFieldAPI, cmd.API,
 		cmdFieldParams, params,
 		cmdFieldDeadline, cmd.Deadline.UnixMilli(),
-		cmdFieldCreated, cmd.Created.UnixMilli(),
+	}
+	if !cmd.Created.IsZero() {
+		v = append(v, cmdFieldCreated, cmd.Created.UnixMilli())
 	}
 	if cmd.Async {
 		v = append(v, cmdFieldAsync, "1")

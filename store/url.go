@@ -39,7 +39,7 @@ func parseURL(raw string, tlsBase *tls.Config) (*endpoint, error) {
 			return nil, err
 		}
 		if len(addrs) == 1 {
-			return &endpoint{single: &redis.Options{Addr: addrs[0]}}, nil
+			return &endpoint{single: &redis.Options{Network: "tcp", Addr: addrs[0]}}, nil
 		}
 		return &endpoint{cluster: &redis.ClusterOptions{Addrs: addrs}}, nil
 	}
@@ -169,8 +169,8 @@ func parseCluster(rest string, useTLS bool, tlsBase *tls.Config) (*endpoint, err
 	if len(m.path) > 1 || (len(m.path) == 1 && m.path[0] != "0") {
 		return nil, fmt.Errorf("%w: redis url: a cluster has only db 0", ErrInvalid)
 	}
-	for k := range m.query {
-		return nil, fmt.Errorf("%w: redis url: unknown parameter %q", ErrInvalid, k)
+	if len(m.query) > 0 {
+		return nil, fmt.Errorf("%w: redis url: a cluster url takes no parameters", ErrInvalid)
 	}
 	o := &redis.ClusterOptions{Addrs: m.addrs, Username: m.user, Password: m.pass}
 	if useTLS {
