@@ -57,3 +57,15 @@ func fixedKeys(a string) []string {
 		commandsKey(a), checkEventsKey(a), eventsKey(a), leaseKey(a),
 	}
 }
+
+// Webhook dispatcher (relay/webhook; operations in webhook.go). The
+// subscriber registry is shared by every dispatcher instance of the account;
+// the other keys are per subscriber id.
+func webhookSubscribersKey(a string) string { return accountPrefix(a) + "webhook:subscribers" }  // HASH: id → config JSON
+func webhookStatusKey(a string) string      { return accountPrefix(a) + "webhook:status" }       // HASH: id → WebhookStatus JSON
+func webhookLeaseKey(a, id string) string   { return accountPrefix(a) + "webhook:lease:" + id }  // STRING owner, PX
+func webhookRetryKey(a, id string) string   { return accountPrefix(a) + "webhook:retry:" + id }  // STRING WebhookRetry JSON, PX
+func webhookReplayKey(a, id string) string  { return accountPrefix(a) + "webhook:replay:" + id } // SET of dead-letter ids to replay
+
+// webhookReplyKey records which subscriber's reply to an event acts.
+func webhookReplyKey(a, event string) string { return accountPrefix(a) + "webhook:replied:" + event } // STRING subscriber id, PX
