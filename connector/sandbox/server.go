@@ -227,9 +227,8 @@ func (s *Server) routes() http.Handler {
 	s.channelRoutes(mux)
 	s.extRoutes(mux)
 	s.controlRoutes(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "404 Not Found", http.StatusNotFound)
-	})
+	// Anything else is the mux's 404, or 405 for a known path with the
+	// wrong method.
 	return s.recoverer(mux)
 }
 
