@@ -3,16 +3,13 @@ package relay
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -24,40 +21,16 @@ import (
 	"github.com/openqq-relay/openqq"
 	"github.com/openqq-relay/openqq/relay/lambda"
 	"github.com/openqq-relay/openqq/store"
+	"github.com/openqq-relay/openqq/store/storetest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// The relay's tests run on the real store: a redis-server when
-// OPENQQ_TEST_REDIS_URL is set, else an embedded one. Every test uses a
-// fresh account, so tests share a server and run in parallel.
-
-func newDB(tb testing.TB) *store.DB {
-	tb.Helper()
-	url := os.Getenv("OPENQQ_TEST_REDIS_URL")
-	if url == "" {
-		e, err := store.NewEmbedded("")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { e.Close() })
-		url = e.URL()
-	}
-	db, err := store.Open(tb.Context(), store.Options{URL: url, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
-}
-
-func newAccount() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return "relaytest-" + hex.EncodeToString(b[:])
-}
+// The relay's tests run on the real store (store/storetest): a
+// redis-server when OPENQQ_TEST_REDIS_URL is set, else an embedded one. Every
+// env has a fresh account, so tests share a server and run in parallel.
 
 // env is one relay under test: its store, its account and a client that
 // reaches it over HTTP, or through the Lambda adapter.
@@ -106,7 +79,8 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 // the Lambda adapter with an invocation deadline.
 func newEnvOver(tb testing.TB, viaLambda bool, opts ...envOption) *env {
 	tb.Helper()
-	e := &env{t: tb, db: newDB(tb), acct: newAccount(), logs: &syncBuffer{}, now: fixedNow}
+	db, acct := storetest.New(tb)
+	e := &env{t: tb, db: db, acct: acct, logs: &syncBuffer{}, now: fixedNow}
 	o := Options{
 		Store:             e.db,
 		Account:           e.acct,
@@ -233,6 +207,7 @@ type request struct {
 	contentType string
 	body        string
 	header      map[string]string
+	deadline    time.Duration // the client's (or the Lambda invocation's) deadline; 0 means a minute
 }
 
 func get(target string) request { return request{method: http.MethodGet, target: target} }
@@ -254,7 +229,11 @@ type response struct {
 
 func (e *env) do(r request) response {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.t.Context(), time.Minute) // a safety net, not an assertion
+	d := r.deadline
+	if d == 0 {
+		d = time.Minute // a safety net, not an assertion
+	}
+	ctx, cancel := context.WithTimeout(e.t.Context(), d)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, r.method, e.url+r.target, strings.NewReader(r.body))
 	if err != nil {

@@ -67,11 +67,13 @@ func (p Params) selectors(names ...string) openqq.Criteria {
 	return c
 }
 
-// command returns the parameters a command carries to the connector.
+// command returns the parameters a command carries to the connector: the
+// non-reserved ones with a value, so the connector's lookups see exactly the
+// selectors the relay validated (an empty one selects nothing here).
 func (p Params) command() map[string]string {
 	out := make(map[string]string, len(p))
 	for k, v := range p {
-		if !reserved[k] {
+		if !reserved[k] && v != "" {
 			out[k] = v
 		}
 	}
