@@ -51,11 +51,11 @@ func convertContent(content []json.RawMessage) (string, error) {
 func convertElement(el json.RawMessage) string {
 	el = bytes.TrimSpace(el)
 	if len(el) > 0 && el[0] == '"' {
-		var s string
-		if err := json.Unmarshal(el, &s); err != nil {
+		var s jsonString
+		if err := s.UnmarshalJSON(el); err != nil {
 			return textUnknown
 		}
-		return convertText(s)
+		return convertText(string(s))
 	}
 	tag, arr := elementTag(el)
 	switch tag {

@@ -1,10 +1,10 @@
 package webqq
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/openqq-relay/openqq"
@@ -15,22 +15,27 @@ import (
 type jsonString string
 
 func (s *jsonString) UnmarshalJSON(b []byte) error {
-	t := strings.TrimSpace(string(b))
+	b = bytes.TrimSpace(b)
 	switch {
-	case t == "null":
-		*s = ""
-	case strings.HasPrefix(t, `"`):
+	case len(b) == 0:
+		return fmt.Errorf("webqq: want a string, got nothing")
+	case b[0] == '"':
+		// The decoder has validated b: without escapes the text is the value.
+		if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
+			*s = jsonString(b[1 : len(b)-1])
+			return nil
+		}
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
 		*s = jsonString(v)
-	case t == "true" || t == "false":
-		*s = jsonString(t)
-	case len(t) > 0 && (t[0] == '-' || t[0] >= '0' && t[0] <= '9'):
-		*s = jsonString(t)
+	case string(b) == "null":
+		*s = ""
+	case string(b) == "true" || string(b) == "false", b[0] == '-' || b[0] >= '0' && b[0] <= '9':
+		*s = jsonString(b)
 	default:
-		return fmt.Errorf("webqq: want a string, got %.20s", t)
+		return fmt.Errorf("webqq: want a string, got %.20s", b)
 	}
 	return nil
 }

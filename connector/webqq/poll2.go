@@ -70,6 +70,19 @@ func decodePoll2(body []byte) (pollBatch, error) {
 	if len(res) == 0 || bytes.Equal(res, []byte("null")) {
 		return b, nil
 	}
+	// One pass for a well-formed batch; item by item when something in it
+	// does not decode, so that one odd item does not lose the others.
+	var items []struct {
+		PollType string    `json:"poll_type"`
+		Value    pollValue `json:"value"`
+	}
+	if err := json.Unmarshal(res, &items); err == nil {
+		b.Items = make([]pollItem, len(items))
+		for i, it := range items {
+			b.Items[i] = pollItem{Type: it.PollType, Value: it.Value}
+		}
+		return b, nil
+	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(res, &raw); err != nil {
 		return pollBatch{}, fmt.Errorf("webqq: poll2: result is not a list: %w", err)
