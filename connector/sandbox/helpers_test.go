@@ -341,3 +341,5 @@ func teaBlockEncrypt(k [4]uint32, in [8]byte) [8]byte {
 	binary.BigEndian.PutUint32(out[4:], v1)
 	return out
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
