@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/caarlos0/env/v11"
@@ -25,15 +26,38 @@ func (e *ConfigError) Error() string { return e.Var + ": " + e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // parseEnv fills a config struct from environ (nil means the process
-// environment), applying its envDefault tags. Malformed values are errors
-// that name their variable.
+// environment), applying its envDefault tags. Malformed values are
+// ConfigErrors that name their variable.
 func parseEnv[T any](environ map[string]string) (T, error) {
 	cfg, err := env.ParseAsWithOptions[T](env.Options{Environment: environ})
-	if err != nil {
-		var zero T
-		return zero, fmt.Errorf("config: %w", err)
+	if err == nil {
+		return cfg, nil
 	}
-	return cfg, nil
+	var errs []error
+	if agg, ok := errors.AsType[env.AggregateError](err); ok {
+		for _, e := range agg.Errors {
+			errs = append(errs, namedEnvError[T](e))
+		}
+	} else {
+		errs = append(errs, err)
+	}
+	var zero T
+	return zero, errors.Join(errs...)
+}
+
+// namedEnvError turns env's "parse error on field X" into a ConfigError
+// naming the variable that field reads.
+func namedEnvError[T any](err error) error {
+	pe, ok := errors.AsType[env.ParseError](err)
+	if !ok {
+		return fmt.Errorf("config: %w", err)
+	}
+	f, ok := reflect.TypeFor[T]().FieldByName(pe.Name)
+	if !ok {
+		return fmt.Errorf("config: %w", err)
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+	return &ConfigError{Var: name, Err: pe.Err}
 }
 
 // Logging is the log configuration every subcommand shares.

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/relay/lambda/lambdatest"
+	"github.com/openqq-relay/openqq/store"
+	"github.com/openqq-relay/openqq/store/storetest"
+)
+
+func TestRelayConfig(t *testing.T) {
+	base := map[string]string{"OPENQQ_REDIS_URL": "redis://:hunter2@127.0.0.1:6379/0"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantVar string // "" means valid
+	}{
+		{name: "defaults", env: with()},
+		{name: "no redis", env: map[string]string{}, wantVar: "OPENQQ_REDIS_URL"},
+		{name: "bad account", env: with("OPENQQ_ACCOUNT", "{a}"), wantVar: "OPENQQ_ACCOUNT"},
+		{name: "bad duration", env: with("OPENQQ_CHECK_EVENT_TIMEOUT", "soon"), wantVar: "OPENQQ_CHECK_EVENT_TIMEOUT"},
+		{name: "zero timeout", env: with("OPENQQ_COMMAND_TIMEOUT", "0s"), wantVar: "OPENQQ_COMMAND_TIMEOUT"},
+		{name: "huge hold", env: with("OPENQQ_CHECK_EVENT_TIMEOUT", "1h"), wantVar: "OPENQQ_CHECK_EVENT_TIMEOUT"},
+		{name: "open listener without tokens", env: with("OPENQQ_LISTEN", "0.0.0.0:5000"), wantVar: "OPENQQ_API_TOKENS"},
+		{name: "all interfaces without tokens", env: with("OPENQQ_LISTEN", ":5000"), wantVar: "OPENQQ_API_TOKENS"},
+		{name: "open listener with a token", env: with("OPENQQ_LISTEN", "0.0.0.0:5000", "OPENQQ_API_TOKENS", "s3cret")},
+		{name: "open listener allowed", env: with("OPENQQ_LISTEN", "0.0.0.0:5000", "OPENQQ_ALLOW_NO_AUTH", "true")},
+		{name: "localhost", env: with("OPENQQ_LISTEN", "localhost:5000")},
+		{name: "IPv6 loopback", env: with("OPENQQ_LISTEN", "[::1]:5000")},
+		{name: "Lambda without tokens", env: with("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), wantVar: "OPENQQ_API_TOKENS"},
+		{name: "Lambda with a token", env: with("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001", "OPENQQ_API_TOKENS", "a:ro,b")},
+		{name: "bad token list", env: with("OPENQQ_API_TOKENS", "a,:ro"), wantVar: "OPENQQ_API_TOKENS"},
+		{name: "TLS key without cert", env: with("OPENQQ_TLS_KEY", "/k.pem"), wantVar: "OPENQQ_TLS_CERT"},
+		{name: "TLS files missing", env: with("OPENQQ_TLS_KEY", "/nonexistent/k.pem", "OPENQQ_TLS_CERT", "/nonexistent/c.pem"), wantVar: "OPENQQ_TLS_CERT"},
+		{name: "bad confirm URL", env: with("OPENQQ_CONFIRM_SCAN_URL", "javascript:alert(1)"), wantVar: "OPENQQ_CONFIRM_SCAN_URL"},
+		{name: "bad log level", env: with("OPENQQ_LOG_LEVEL", "loud"), wantVar: "OPENQQ_LOG_LEVEL"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := loadRelayConfig(c.env)
+			if c.wantVar == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.wantVar) {
+				t.Fatalf("got %+v, %v; want an error naming %s", cfg, err, c.wantVar)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error shows the Redis password: %v", err)
+			}
+		})
+	}
+	cfg, err := loadRelayConfig(with())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Account != "default" || cfg.Listen != "127.0.0.1:5000" || cfg.CheckEventTimeout != 30*time.Second ||
+		cfg.CommandTimeout != 30*time.Second || cfg.Level != "info" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	var ce *ConfigError
+	if _, err := loadRelayConfig(with("OPENQQ_LISTEN", "0.0.0.0:1")); !errors.As(err, &ce) || ce.Var != "OPENQQ_API_TOKENS" {
+		t.Errorf("want a ConfigError, got %v", err)
+	}
+}
+
+// testStore opens the test Redis and a fresh account on it, and returns
+// its URL for the relay under test.
+func testStore(t *testing.T) (string, *store.DB, string) {
+	t.Helper()
+	url := storetest.URL(t)
+	db, err := store.Open(t.Context(), store.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := storetest.Account(t)
+	t.Cleanup(func() {
+		db.DeleteAccount(context.Background(), acct)
+		db.Close()
+	})
+	if err := db.AddAccount(t.Context(), acct); err != nil {
+		t.Fatal(err)
+	}
+	return url, db, acct
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// seedAccount publishes what a logged-in connector leaves in Redis.
+func seedAccount(t *testing.T, db *store.DB, acct string) {
+	t.Helper()
+	c := &openqq.Contacts{
+		User:    openqq.User{ID: 1, UID: 10, Name: "me"},
+		Friends: []openqq.Friend{{ID: 2, UID: 20, Name: "friend"}},
+	}
+	if err := db.SaveContacts(t.Context(), acct, c); err != nil {
+		t.Fatal(err)
+	}
+	err := db.SetState(t.Context(), acct, store.State{State: openqq.StateRunning, PID: 42, Heartbeat: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// playConnector answers every command of acct with a send result until the
+// test ends.
+func playConnector(t *testing.T, db *store.DB, acct string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			ds, err := db.Consume(ctx, acct, "test", 8, 200*time.Millisecond)
+			if err != nil {
+				return
+			}
+			for _, d := range ds {
+				if db.Start(ctx, acct, d) == nil {
+					db.Reply(ctx, acct, d, openqq.Result{Body: json.RawMessage(`{"id":7,"code":0,"status":"发送成功","info":"发送正常"}`)})
+				}
+			}
+		}
+	})
+}
+
+func fetch(t *testing.T, c *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func newRequest(t *testing.T, target, token string) *http.Request {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
+// openqq relay as a server: it serves, and stops cleanly on ctx.
+func TestRunRelayServer(t *testing.T) {
+	url, db, acct := testStore(t)
+	seedAccount(t, db, acct)
+	addr := freePort(t)
+	t.Setenv("OPENQQ_REDIS_URL", url)
+	t.Setenv("OPENQQ_ACCOUNT", acct)
+	t.Setenv("OPENQQ_LISTEN", addr)
+	t.Setenv("OPENQQ_API_TOKENS", "s3cret")
+	t.Setenv("OPENQQ_LOG_LEVEL", "warn")
+	t.Setenv("AWS_LAMBDA_RUNTIME_API", "")
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- runRelay(ctx, nil) }()
+	var status int
+	for range 200 {
+		res, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			status = res.StatusCode
+			res.Body.Close()
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if status != http.StatusOK {
+		cancel()
+		t.Fatalf("relay health %d: %v", status, <-done)
+	}
+	if code, body := fetch(t, http.DefaultClient, newRequest(t, "http://"+addr+"/openqq/get_user_info", "")); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d %s", code, body)
+	}
+	if code, body := fetch(t, http.DefaultClient, newRequest(t, "http://"+addr+"/openqq/get_user_info", "s3cret")); code != http.StatusOK || !strings.Contains(body, `"name":"me"`) {
+		t.Errorf("with a token: %d %s", code, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("runRelay returned %v after ctx ended", err)
+	}
+	if err := runRelay(t.Context(), []string{"extra"}); err == nil {
+		t.Error("runRelay accepted arguments")
+	}
+}
+
+// openqq relay as a Lambda function: the real binary under the Runtime API
+// emulator, on the real store, with a test connector.
+func TestRunRelayLambda(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	url, db, acct := testStore(t)
+	seedAccount(t, db, acct)
+	playConnector(t, db, acct)
+
+	bin := lambdatest.BuildBinary(t, ".", "lambda.norpc")
+	rt := lambdatest.NewRuntime(t)
+	rt.StartBinary(bin, "OPENQQ_REDIS_URL="+url, "OPENQQ_ACCOUNT="+acct, "OPENQQ_API_TOKENS=s3cret,viewer:ro",
+		"OPENQQ_CHECK_EVENT_TIMEOUT=5m", "OPENQQ_LOG_LEVEL=warn")
+	c := &http.Client{Transport: &lambdatest.Transport{Runtime: rt, Timeout: 4 * time.Second}}
+	fn := "https://function.lambda-url.test"
+
+	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/get_friend_info", "viewer")); code != 200 || !strings.Contains(body, `"name":"friend"`) {
+		t.Errorf("get_friend_info: %d %s", code, body)
+	}
+	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/send_friend_message?uid=20&content=hi", "s3cret")); code != 200 ||
+		body != `{"code":0,"id":7,"info":"发送正常","status":"发送成功"}` {
+		t.Errorf("send: %d %s", code, body)
+	}
+	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/send_friend_message?uid=20&content=hi", "viewer")); code != 403 {
+		t.Errorf("send with a read-only token: %d %s", code, body)
+	}
+	// The 5-minute hold ends before the 4-second invocation does.
+	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/check_event", "viewer")); code != 200 || body != "[]" {
+		t.Errorf("check_event: %d %q", code, body)
+	}
+	if err := db.PushCheckEvent(t.Context(), acct, []byte(`{"post_type":"event","event":"stop","params":[]}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/check_event", "viewer")); code != 200 || body != `[{"event":"stop","params":[],"post_type":"event"}]` {
+		t.Errorf("check_event: %d %q", code, body)
+	}
+}
