@@ -50,8 +50,8 @@ type Subscriber struct {
 	PostEventList []string `json:"post_event_list,omitempty"`
 	// Timeout of one attempt; 0 means the dispatcher's default for
 	// reply-capable or other subscribers.
-	Timeout Duration `json:"timeout,omitempty"`
-	Source  string   `json:"source"`
+	Timeout Duration  `json:"timeout,omitempty"`
+	Source  string    `json:"source"`
 	Created time.Time `json:"created"`
 }
 
