@@ -1,9 +1,6 @@
 package sandbox
 
-import (
-	"net/http"
-	"strconv"
-)
+import "net/http"
 
 // The s.web2.qq.com model calls (spec §15.3, §16) and their d1 siblings.
 
@@ -311,5 +308,3 @@ func b2i(b bool) int {
 	}
 	return 0
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"strconv"
 	"strings"
 )
 
@@ -146,12 +145,4 @@ func checkFont(e json.RawMessage) error {
 		return fmt.Errorf("%w: the font lacks name, size, style or color", errContent)
 	}
 	return nil
-}
-
-// faceText is a face id as the control API reports it.
-func faceText(id int) string {
-	if name, ok := faceNames[id]; ok {
-		return name
-	}
-	return strconv.Itoa(id)
 }

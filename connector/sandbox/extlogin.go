@@ -11,9 +11,9 @@ import (
 // The ext password login to qun.qq.com (spec §17.1), also the primary
 // login of password mode (spec §15.6).
 
-// extCheck answers ptui_checkVC('0', verifycode, salt, verifysession, '0'):
+// ptCheck answers ptui_checkVC('0', verifycode, salt, verifysession, '0'):
 // no captcha, the salt being the uin as 8 bytes written as \xNN escapes.
-func (s *Server) extCheck(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ptCheck(w http.ResponseWriter, r *http.Request) {
 	if !refererIs(r, refExtLogin) {
 		forbidden(w)
 		return
@@ -41,10 +41,10 @@ func (s *Server) extCheck(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "ptui_checkVC('0','%s','%s','%s','0');\r\n", c.vcode, salt.String(), c.session)
 }
 
-// extLogin checks the encrypted password p against the last /check and
+// ptLogin checks the encrypted password p against the last /check and
 // answers ptuiCB: 0 with a qun.qq.com check_sig URL, 3 for a wrong account
 // or password, 4 for a wrong verify code, 7 for a malformed request.
-func (s *Server) extLogin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ptLogin(w http.ResponseWriter, r *http.Request) {
 	if !refererIs(r, refExtLogin) {
 		forbidden(w)
 		return

@@ -19,8 +19,8 @@ func (s *Server) loginRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /pt4_auth", s.pt4Auth)
 	mux.HandleFunc("GET /check_sig", s.checkSig)
 	mux.HandleFunc("GET /logout", s.logout)
-	mux.HandleFunc("GET /check", s.extCheck)
-	mux.HandleFunc("GET /login", s.extLogin)
+	mux.HandleFunc("GET /check", s.ptCheck)
+	mux.HandleFunc("GET /login", s.ptLogin)
 }
 
 // page stands for w.qq.com/, the proxy.html pages and qun.qq.com/: clients

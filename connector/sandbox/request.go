@@ -26,12 +26,11 @@ const (
 	refQiandao  = "http://qiandao.qun.qq.com/index.html?groupUin=%d&appID=100729587"
 	refExtLogin = "https://xui.ptlogin2.qq.com/cgi-bin/xlogin?appid=715030901&daid=73&pt_no_auth=1&s_url=http%3A%2F%2Fqun.qq.com%2F"
 
-	appID     = 501004106
-	daID      = 164
-	extAppID  = 715030901
-	extDaID   = 73
-	clientID  = 53999199
-	sUrlProxy = "http%3A%2F%2Fw.qq.com%2Fproxy.html"
+	appID    = 501004106
+	daID     = 164
+	extAppID = 715030901
+	extDaID  = 73
+	clientID = 53999199
 )
 
 func refererIs(r *http.Request, want string) bool { return r.Header.Get("Referer") == want }

@@ -76,6 +76,7 @@ type Server struct {
 	transport *http.Transport
 	closing   chan struct{} // closed by Close: ends held polls
 	closeOnce sync.Once
+	serving   sync.WaitGroup // the Serve goroutine
 
 	mu     sync.Mutex // guards everything below
 	m      *model
@@ -182,12 +183,12 @@ func (s *Server) start(useTLS bool) {
 		scheme = "https"
 	}
 	s.URL = scheme + "://" + s.listener.Addr().String()
-	go s.srv.Serve(ln) //nolint:errcheck // Serve returns ErrServerClosed after Close
+	s.serving.Go(func() { _ = s.srv.Serve(ln) }) // ErrServerClosed after Close
 }
 
-// Client returns a new http.Client (no cookie jar, no redirect limit
-// changes) whose transport reaches this server and trusts its certificate.
-// Each call returns a new Client so that callers may set their own Jar.
+// Client returns an http.Client whose transport reaches this server and
+// trusts its certificate. It has no cookie jar; each call returns a new
+// Client, sharing one transport, so that callers may set their own Jar.
 func (s *Server) Client() *http.Client {
 	if s.transport == nil {
 		return &http.Client{}
@@ -205,6 +206,7 @@ func (s *Server) Close() {
 			// Shutdown waits for in-flight handlers; held polls return at
 			// once because closing is closed.
 			_ = s.srv.Shutdown(context.Background())
+			s.serving.Wait()
 			s.transport.CloseIdleConnections()
 		}
 	})
