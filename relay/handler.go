@@ -189,7 +189,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				h.writeError(sw, r, openqq.ErrInternal)
 			}
 		}
-		h.metrics.observe(info, sw.status, time.Since(start))
+		d := time.Since(start)
+		h.metrics.observe(info, sw.status, d)
+		// No URL: a query may carry the access token.
+		h.log.DebugContext(r.Context(), "request", "method", r.Method, openqq.LogKeyAPI, info.route,
+			openqq.LogKeyAccount, info.account, "status", sw.status, "code", info.code, "duration", d)
 	}()
 	h.mux.ServeHTTP(sw, r)
 }

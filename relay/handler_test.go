@@ -256,3 +256,24 @@ func TestOptionsDefaults(t *testing.T) {
 	}()
 	New(Options{})
 }
+
+// In the login states the connector writes no heartbeat: it counts as alive
+// for client control and the login page, not for sends.
+func TestAliveInLoginStates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t).seed()
+	e.connector(defaultAnswer)
+	e.setState(openqq.StateScaning, time.Time{})
+	if res := e.do(get("/openqq/get_client_info")); res.status != http.StatusOK || res.code(t) != 0 {
+		t.Errorf("get_client_info while scanning: %d %s", res.status, res.body)
+	}
+	if c := e.do(get("/openqq/check_client?client=" + e.acct)).json(t)["client"].([]any)[0].(map[string]any); c["alive"] != true {
+		t.Errorf("check_client while scanning: %v", c)
+	}
+	if res := e.do(get("/openqq/stop_client")); res.status != http.StatusOK || res.code(t) != 0 {
+		t.Errorf("stop_client while scanning: %d %s", res.status, res.body)
+	}
+	if res := e.do(get("/openqq/send_friend_message?id=2457053936&content=x")); res.status != http.StatusServiceUnavailable {
+		t.Errorf("send while scanning: %d %s", res.status, res.body)
+	}
+}

@@ -242,13 +242,20 @@ func (h *Handler) readyState(r *http.Request, running bool) (store.State, error)
 	return st, nil
 }
 
-// alive reports whether the connector's heartbeat is recent. A connector
-// that never ran has a zero State.
+// alive reports whether the connector looks alive. A connector that never
+// ran has a zero State, a stopped one says so; while running it proves
+// liveness with a heartbeat, which must be recent. In the login states it
+// writes no heartbeat (it blocks on the QR scan, as the original did), so
+// its state record is all there is: a command sent to a connector that died
+// there ends with ErrTimeout at its deadline.
 func (h *Handler) alive(st store.State) bool {
-	if st.State == "" || st.Heartbeat.IsZero() || st.State == openqq.StateStop {
+	switch st.State {
+	case "", openqq.StateStop:
 		return false
+	case openqq.StateRunning:
+		return !st.Heartbeat.IsZero() && h.now().Sub(st.Heartbeat) <= h.opts.HeartbeatTimeout
 	}
-	return h.now().Sub(st.Heartbeat) <= h.opts.HeartbeatTimeout
+	return true
 }
 
 // budget caps d so the answer goes out before the invocation (Lambda) or
