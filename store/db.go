@@ -93,6 +93,9 @@ type DB struct {
 // Short commands and blocking reads use two clients with separate pools, both
 // with ContextTimeoutEnabled so that a context deadline ends any call.
 func Open(ctx context.Context, o Options) (*DB, error) {
+	if o.PoolSize < 0 || o.BlockingPoolSize < 0 || o.CommandsMaxLen < 0 || o.EventsMaxAge < 0 || o.ReplyTTL < 0 || o.ReplyGrace < 0 {
+		return nil, fmt.Errorf("store: open: %w: negative option", ErrInvalid)
+	}
 	ep, err := parseURL(o.URL, o.TLSConfig)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)

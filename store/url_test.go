@@ -163,6 +163,9 @@ func TestClientOptions(t *testing.T) {
 			c.c.Close()
 		}
 	}
+	if _, err := Open(t.Context(), Options{URL: "redis://h:1", ReplyGrace: -time.Second}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Open(negative grace) = %v", err)
+	}
 	if _, err := Open(t.Context(), Options{URL: "http://nope"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Open(bad url) = %v", err)
 	}
