@@ -51,20 +51,18 @@ func (h *Handler) sendSessMessage(w http.ResponseWriter, r *http.Request) {
 	h.sendTo(w, r, openqq.APISendSessMessage, func(c *openqq.Contacts, p Params) error {
 		member := p.selectors("uid", "id")
 		switch {
+		// The first matching group or discussion decides, as the
+		// original's scalar search.
 		case p["group_id"] != "" || p["group_uid"] != "":
-			for _, g := range c.SearchGroups(groupSelectors(p)) {
-				if len(g.SearchMembers(member)) > 0 {
-					return nil
-				}
+			if g := c.SearchGroups(groupSelectors(p)); len(g) == 0 || len(g[0].SearchMembers(member)) == 0 {
+				return openqq.ErrGroupMemberNotFound
 			}
-			return openqq.ErrGroupMemberNotFound
+			return nil
 		case p["discuss_id"] != "":
-			for _, d := range c.SearchDiscusses(openqq.Criteria{"id": p["discuss_id"]}) {
-				if len(d.SearchMembers(member)) > 0 {
-					return nil
-				}
+			if d := c.SearchDiscusses(openqq.Criteria{"id": p["discuss_id"]}); len(d) == 0 || len(d[0].SearchMembers(member)) == 0 {
+				return openqq.ErrDiscussMemberNotFound
 			}
-			return openqq.ErrDiscussMemberNotFound
+			return nil
 		}
 		return openqq.ErrSessTargetNotFound
 	})
