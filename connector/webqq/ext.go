@@ -155,6 +155,12 @@ func (c *Client) extMembers(ctx context.Context, gc, selfUID int64) ([]extMember
 	return out, int64(a.Owner), nil
 }
 
+// extMemberList is what get_group_members said about one group.
+type extMemberList struct {
+	mems  []extMember
+	owner int64
+}
+
 // applyExt adds the ext data to freshly loaded contacts: friend uids, group
 // uids and roles, member uids and roles. A failing part only logs.
 func (c *Client) applyExt(ctx context.Context, ct *openqq.Contacts, me self) {
@@ -166,25 +172,52 @@ func (c *Client) applyExt(ctx context.Context, ct *openqq.Contacts, me self) {
 	if eg, err := c.extGroups(ctx); err != nil {
 		c.log.WarnContext(ctx, "ext group list failed", "err", err)
 	} else {
-		matchGroups(ct.Groups, eg, me, ct.Friends)
+		matchGroups(ct.Groups, eg, knownUIDs(me, ct))
 	}
-	for i := range ct.Groups {
-		c.applyExtMembers(ctx, &ct.Groups[i], me, ct.Friends)
+	lists := make([]*extMemberList, len(ct.Groups))
+	parallel(ctx, len(ct.Groups), func(i int) { lists[i] = c.extMemberList(ctx, &ct.Groups[i], me.uid) })
+	matchAllMembers(ct, lists, me)
+}
+
+// matchAllMembers matches the members of every group, in rounds: a member
+// matched in one group anchors the same person in the others.
+func matchAllMembers(ct *openqq.Contacts, lists []*extMemberList, me self) {
+	known := knownUIDs(me, ct)
+	for range len(ct.Groups) + 1 {
+		for i, l := range lists {
+			if l != nil {
+				matchMembers(&ct.Groups[i], l.mems, l.owner, known)
+			}
+		}
+		next := knownUIDs(me, ct)
+		if len(next) == len(known) {
+			return
+		}
+		known = next
 	}
 }
 
-// applyExtMembers adds the ext member data of one group with a known uid.
-func (c *Client) applyExtMembers(ctx context.Context, g *openqq.Group, me self, friends []openqq.Friend) {
+// extMemberList fetches the ext member list of a group with a known uid;
+// nil when there is none.
+func (c *Client) extMemberList(ctx context.Context, g *openqq.Group, selfUID int64) *extMemberList {
 	if g.UID == 0 || len(g.Members) == 0 {
-		return
+		return nil
 	}
-	em, owner, err := c.extMembers(ctx, int64(g.UID), me.uid)
+	em, owner, err := c.extMembers(ctx, int64(g.UID), selfUID)
 	if err != nil {
 		c.log.WarnContext(ctx, "ext member list failed", "group", g.UID, "err", err)
-		return
+		return nil
 	}
 	if owner == 0 {
 		owner = int64(g.OwnerUID)
 	}
-	matchMembers(g, em, owner, me, friends)
+	return &extMemberList{mems: em, owner: owner}
+}
+
+// applyExtMembers adds the ext member data of one group, anchored on what
+// ct already knows.
+func (c *Client) applyExtMembers(ctx context.Context, g *openqq.Group, me self, ct *openqq.Contacts) {
+	if l := c.extMemberList(ctx, g, me.uid); l != nil {
+		matchMembers(g, l.mems, l.owner, knownUIDs(me, ct))
+	}
 }

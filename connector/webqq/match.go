@@ -100,29 +100,39 @@ type self struct {
 	uid int64     // QQ number
 }
 
-// uidOf returns the QQ number of a session handle when it is known for
-// certain: our own, or a matched friend's.
-func uidOf(id openqq.ID, me self, friends []openqq.Friend) int64 {
-	if id == 0 {
-		return 0
-	}
-	if id == me.id {
-		return me.uid
-	}
-	for i := range friends {
-		if friends[i].ID == id {
-			return int64(friends[i].UID)
+// knownUIDs maps session ids to the QQ numbers known for them: our own,
+// matched friends', members matched in any group (the same person has the
+// same session id in every group), and discussion members' ruin.
+func knownUIDs(me self, ct *openqq.Contacts) map[openqq.ID]int64 {
+	known := map[openqq.ID]int64{}
+	add := func(id, uid openqq.ID) {
+		if id != 0 && uid != 0 {
+			known[id] = int64(uid)
 		}
 	}
-	return 0
+	for _, d := range ct.Discusses {
+		for _, m := range d.Members {
+			add(m.ID, m.UID)
+		}
+	}
+	for _, g := range ct.Groups {
+		for _, m := range g.Members {
+			add(m.ID, m.UID)
+		}
+	}
+	for _, f := range ct.Friends {
+		add(f.ID, f.UID)
+	}
+	add(me.id, openqq.ID(me.uid))
+	return known
 }
 
 // matchGroups sets uid, owner_uid and role of the groups that can be
 // matched by name and owner, or by name alone.
-func matchGroups(groups []openqq.Group, ext []extGroup, me self, friends []openqq.Friend) {
+func matchGroups(groups []openqq.Group, ext []extGroup, known map[openqq.ID]int64) {
 	owner := make([]int64, len(groups))
 	for i := range groups {
-		owner[i] = uidOf(groups[i].OwnerID, me, friends)
+		owner[i] = known[groups[i].OwnerID]
 	}
 	keys := []keyPair{
 		{func(i int) string {
@@ -151,9 +161,9 @@ type extMember struct {
 }
 
 // matchMembers sets uid, role, card and the times of the group's members.
-// Anchors: ourselves, the owner, and members who are matched friends.
-// Then name+card, name, and card (cut as SmartQQ cuts it).
-func matchMembers(g *openqq.Group, ext []extMember, ownerUID int64, me self, friends []openqq.Friend) {
+// Anchors: the owner and every member whose QQ number is known. Then
+// name+card, name, and card (cut as SmartQQ cuts it).
+func matchMembers(g *openqq.Group, ext []extMember, ownerUID int64, known map[openqq.ID]int64) {
 	ms := g.Members
 	byUIN := make(map[int64]int, len(ext))
 	for j, e := range ext {
@@ -161,7 +171,7 @@ func matchMembers(g *openqq.Group, ext []extMember, ownerUID int64, me self, fri
 	}
 	anchors := make(map[int]int)
 	for i := range ms {
-		uid := uidOf(ms[i].ID, me, friends)
+		uid := known[ms[i].ID]
 		if uid == 0 && ms[i].ID == g.OwnerID {
 			uid = ownerUID
 		}

@@ -56,7 +56,7 @@ func TestMatchGroupsByOwnerThenElimination(t *testing.T) {
 		{UID: 106, Name: "重名", OwnerUID: 2, Role: "attend"},
 		{UID: 107, Name: "独一", OwnerUID: 3, Role: "attend"},
 	}
-	matchGroups(groups, ext, me, friends)
+	matchGroups(groups, ext, knownUIDs(me, &openqq.Contacts{Friends: friends}))
 	want := []struct {
 		uid, owner openqq.ID
 		role       string
@@ -93,7 +93,7 @@ func TestMatchMembers(t *testing.T) {
 		{UIN: 9001, Name: "双", Card: "a", HasCard: true, Role: "member"},
 		{UIN: 9500, Name: "新名", Card: "唯一名片", HasCard: true, Role: "member"},
 	}
-	matchMembers(g, ext, 7000, me, friends)
+	matchMembers(g, ext, 7000, knownUIDs(me, &openqq.Contacts{Friends: friends}))
 	want := []openqq.ID{5000, 6000, 6001, 7000, 8000, 0, 0, 9500}
 	for i, m := range g.Members {
 		if m.UID != want[i] {
@@ -108,6 +108,29 @@ func TestMatchMembers(t *testing.T) {
 	}
 	if c := g.Members[4].Card; c == nil || *c != "一二三四五六七" {
 		t.Errorf("card %v, want the ext card cut to 21 bytes", c)
+	}
+}
+
+func TestMatchMembersAcrossGroups(t *testing.T) {
+	me := self{id: 10, uid: 5000}
+	// 胖虎 twice in both groups; in group B one of them has a card, which
+	// tells them apart there, and that anchors the same person in group A.
+	ct := &openqq.Contacts{Groups: []openqq.Group{
+		{ID: 1, UID: 901, Members: []openqq.Member{{ID: 10, Name: "me"}, {ID: 21, Name: "胖虎"}, {ID: 22, Name: "胖虎"}}},
+		{ID: 2, UID: 902, Members: []openqq.Member{{ID: 10, Name: "me"}, {ID: 21, Name: "胖虎", Card: strp("大雄")}, {ID: 22, Name: "胖虎"}}},
+	}, Discusses: []openqq.Discuss{{ID: 3, Members: []openqq.DiscussMember{{ID: 30, UID: 7000}}}}}
+	lists := []*extMemberList{
+		{mems: []extMember{{UIN: 5000, Name: "me"}, {UIN: 6021, Name: "胖虎"}, {UIN: 6022, Name: "胖虎"}}},
+		{mems: []extMember{{UIN: 5000, Name: "me"}, {UIN: 6021, Name: "胖虎", Card: "大雄", HasCard: true}, {UIN: 6022, Name: "胖虎"}}},
+	}
+	matchAllMembers(ct, lists, me)
+	for _, g := range ct.Groups {
+		if g.Member(21).UID != 6021 || g.Member(22).UID != 6022 || g.Member(10).UID != 5000 {
+			t.Errorf("group %d members %+v", g.ID, g.Members)
+		}
+	}
+	if known := knownUIDs(me, ct); known[30] != 7000 || known[10] != 5000 {
+		t.Errorf("known %v: want the discussion member's ruin and our own number", known)
 	}
 }
 

@@ -88,10 +88,10 @@ func (c *Client) refreshGroups(ctx context.Context) error {
 	})
 	if s.ext {
 		if eg, err := c.extGroups(ctx); err == nil {
-			matchGroups(r, eg, me, prev.Friends)
+			matchGroups(r, eg, knownUIDs(me, prev))
 		}
 		for _, i := range fresh {
-			c.applyExtMembers(ctx, &r[i], me, prev.Friends)
+			c.applyExtMembers(ctx, &r[i], me, prev)
 		}
 	}
 	c.editContacts(func(ct *openqq.Contacts) { ct.Groups = r })
@@ -111,7 +111,7 @@ func (c *Client) refreshGroup(ctx context.Context, gid openqq.ID) error {
 		return err
 	}
 	if s.ext {
-		c.applyExtMembers(ctx, &g, c.me(), prev.Friends)
+		c.applyExtMembers(ctx, &g, c.me(), prev)
 	}
 	c.editContacts(func(ct *openqq.Contacts) {
 		gs := make([]openqq.Group, len(ct.Groups))
