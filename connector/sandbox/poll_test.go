@@ -3,7 +3,9 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -302,4 +304,29 @@ func rawJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// Close also ends connections that were dialled but never carried a
+// request, instead of waiting for them.
+func TestCloseEndsUnusedConnections(t *testing.T) {
+	srv := NewServer(Options{Logger: discardLogger()})
+	u, _ := url.Parse(srv.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for srv.connCount() == 0 { // the server has accepted it
+		time.Sleep(time.Millisecond)
+	}
+	srv.Close()
+	if n, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("read %d bytes from a connection Close should have ended", n)
+	}
+}
+
+func (s *Server) connCount() int {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return len(s.conns)
 }

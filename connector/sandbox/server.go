@@ -77,6 +77,8 @@ type Server struct {
 	closing   chan struct{} // closed by Close: ends held polls
 	closeOnce sync.Once
 	serving   sync.WaitGroup // the Serve goroutine
+	connMu    sync.Mutex     // guards conns
+	conns     map[net.Conn]http.ConnState
 
 	mu     sync.Mutex // guards everything below
 	m      *model
@@ -169,7 +171,11 @@ func (s *Server) start(useTLS bool) {
 		panic("sandbox: listen: " + err.Error())
 	}
 	s.listener = ln
-	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	s.conns = map[net.Conn]http.ConnState{}
+	s.srv = &http.Server{
+		Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ConnState: s.trackConn,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
 	s.transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, ForceAttemptHTTP2: false}
 	scheme := "http"
 	if useTLS {
@@ -202,14 +208,43 @@ func (s *Server) Client() *http.Client {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closing)
-		if s.srv != nil {
-			// Shutdown waits for in-flight handlers; held polls return at
-			// once because closing is closed.
-			_ = s.srv.Shutdown(context.Background())
-			s.serving.Wait()
-			s.transport.CloseIdleConnections()
+		if s.srv == nil {
+			return
 		}
+		// As httptest does: stop accepting, close the connections that
+		// carry no request (Shutdown would wait 5 s for a dialled, unused
+		// one), then wait for the handlers in flight; held polls return at
+		// once because closing is closed.
+		_ = s.listener.Close()
+		s.transport.CloseIdleConnections()
+		s.connMu.Lock()
+		for c, st := range s.conns {
+			if st == http.StateNew || st == http.StateIdle {
+				_ = c.Close()
+			}
+		}
+		s.connMu.Unlock()
+		_ = s.srv.Shutdown(context.Background())
+		s.serving.Wait()
+		s.transport.CloseIdleConnections()
 	})
+}
+
+// trackConn follows connection states so that Close can end idle ones;
+// after Close, a connection is closed as soon as it is idle.
+func (s *Server) trackConn(c net.Conn, st http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	switch st {
+	case http.StateHijacked, http.StateClosed:
+		delete(s.conns, c)
+		return
+	case http.StateNew, http.StateIdle:
+		if s.closed() {
+			_ = c.Close()
+		}
+	}
+	s.conns[c] = st
 }
 
 // closed reports whether Close was called.
