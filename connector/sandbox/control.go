@@ -61,6 +61,7 @@ func (s *Server) ExpireSession(rc int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.endLoginLocked(rc)
+	s.log.Info("session expired", "retcode", rc)
 	return nil
 }
 
@@ -123,6 +124,7 @@ func (s *Server) KickOffline(reason string) error {
 	}
 	s.sess.kicking, s.sess.kick = true, reason
 	s.notifyLocked()
+	s.log.Info("kicked offline", "reason", reason)
 	return nil
 }
 
@@ -132,6 +134,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.resetLocked()
+	s.log.Info("reset")
 }
 
 // World returns a copy of the contacts.

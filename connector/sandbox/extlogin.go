@@ -77,6 +77,7 @@ func (s *Server) ptLogin(w http.ResponseWriter, r *http.Request) {
 	s.ptloginCookiesLocked(w, r)
 	url := s.checkSigURL(r, true, "login", "&s_url=http%3A%2F%2Fqun.qq.com%2F&f_url=&ptlang=2052&ptredirect=101&aid=715030901&daid=73&j_later=0&low_login_hour=0&regmaster=0&pt_login_type=1&pt_aid=0&pt_aaid=0&pt_light=0&pt_3rd_aid=0")
 	ptuiCB(w, "0", url, "登录成功！", s.m.self.nick)
+	s.log.Info("password login", "uid", u)
 }
 
 // RSAPublicKey is the key a client must seal the ext login's password with

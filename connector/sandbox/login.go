@@ -124,6 +124,7 @@ func (s *Server) ptqrlogin(w http.ResponseWriter, r *http.Request) {
 		s.ptloginCookiesLocked(w, r)
 		url := s.checkSigURL(r, false, "ptqrlogin", "&s_url=http%3A%2F%2Fw.qq.com%2Fproxy.html%3Flogin2qq%3D1%26webqq_type%3D10&f_url=&ptlang=2052&ptredirect=100&aid=501004106&daid=164&j_later=0&low_login_hour=0&regmaster=0&pt_login_type=3&pt_aid=0&pt_aaid=16&pt_light=0&pt_3rd_aid=0")
 		ptuiCB(w, "0", url, "登录成功！", s.m.self.nick)
+		s.log.Info("qr login confirmed", "uid", s.m.self.uid)
 	}
 }
 
@@ -228,6 +229,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	ok := s.acct.skeys[skey] && hkey == time33(skey)
 	if ok {
 		s.endLoginLocked(103)
+		s.log.Info("logout")
 	}
 	s.mu.Unlock()
 	if ok {

@@ -98,11 +98,13 @@ func (s *Server) login2(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.sess.psessionid, s.sess.relink, s.sess.status = s.newPsessionid(), false, status
+		s.log.Info("session re-linked")
 	} else {
 		if s.sess != nil && s.sess.dead == 0 {
 			s.sess.dead = 103
 		}
 		s.sess = &session{psessionid: s.newPsessionid(), status: status, sigs: map[string]sessSig{}}
+		s.log.Info("session opened", "status", status)
 	}
 	s.notifyLocked()
 	writeJSON(w, map[string]any{"retcode": 0, "result": map[string]any{
