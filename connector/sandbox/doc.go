@@ -60,8 +60,9 @@
 //     "提交参数错误，请检查。"; /login: 3 wrong account or password, 4 wrong
 //     verify code, 7 malformed; pt4_auth that cannot resume: ptui_auth_CB
 //     code 1 without a URL; a used or unknown check_sig ticket: HTTP 403.
-//   - s.web2 (/api/…) without referer or login cookies: retcode 100000; a
-//     wrong vfwebqq or unknown gcode/did/tuin: 6; a wrong list hash: 50.
+//   - s.web2 (/api/…) without referer or login cookies, or with a clientid,
+//     ptwebqq or psessionid that does not match: retcode 100000; a wrong
+//     vfwebqq or unknown gcode/did/tuin: 6; a wrong list hash: 50.
 //   - d1 (/channel/…) without referer, cookies or clientid, or with a bad
 //     r, target or content: retcode 100001; a psessionid that is not the
 //     live session's: 103; a session ended by ExpireSession: its retcode.
@@ -69,7 +70,8 @@
 //     or unknown group/member, 7 not allowed (kick, mute and invite need the
 //     create or manage role and spare owners and admins; set_group_admin
 //     needs create).
-//   - A poll2 ended by Close or by a newer poll2 answers 102.
+//   - A poll2 ended by Close or by a newer poll2 answers 102. Close also
+//     ends idle connections at once, as httptest does.
 //
 // # Simplified
 //

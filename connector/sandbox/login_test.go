@@ -237,7 +237,7 @@ func TestLogout(t *testing.T) {
 	if c.cookie("skey") != "" || c.cookie("supertoken") != "" {
 		t.Fatal("logout left skey / supertoken in the jar")
 	}
-	if m := c.pollJSON(); rc(t, m) != 103 && rc(t, m) != 100001 {
+	if m := c.pollJSON(); rc(t, m) != 103 {
 		t.Fatalf("poll2 after logout: %v", m)
 	}
 	if st := srv.State(); st.LoggedIn {

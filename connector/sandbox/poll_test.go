@@ -316,8 +316,12 @@ func TestCloseEndsUnusedConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	for srv.connCount() == 0 { // the server has accepted it
-		time.Sleep(time.Millisecond)
+	for srv.connCount() == 0 { // wait until the server has accepted it
+		select {
+		case <-t.Context().Done():
+			t.Fatal("never accepted")
+		case <-time.After(time.Millisecond):
+		}
 	}
 	srv.Close()
 	if n, err := conn.Read(make([]byte, 1)); err == nil {
