@@ -67,9 +67,10 @@
 //     r, target or content: retcode 100001; a psessionid that is not the
 //     live session's: 103; a session ended by ExpireSession: its retcode.
 //   - qun.qq.com: ec 4 not logged in there or a wrong bkn, 1 bad parameter
-//     or unknown group/member, 7 not allowed (kick, mute and invite need the
-//     create or manage role and spare owners and admins; set_group_admin
-//     needs create).
+//     or unknown group/member, 7 not allowed: kick, mute and invite need the
+//     create or manage role; the owner and the account itself are never
+//     kicked or muted, admins are never muted and only the creator kicks
+//     them; set_group_admin needs create, set_group_card on others manage.
 //   - A poll2 ended by Close or by a newer poll2 answers 102. Close also
 //     ends idle connections at once, as httptest does.
 //
