@@ -131,21 +131,23 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 }
 
 // client builds one client of the endpoint. readTimeout 0 keeps go-redis's
-// default; the blocking client needs more than its longest block.
+// defaults (the short client); the blocking client needs a read timeout above
+// its longest block, and runs its pipelines (Submit's XADD + BLPOP) on its
+// own pool rather than go-redis's small dedicated pipeline pool.
 func (ep *endpoint) client(poolSize int, readTimeout time.Duration) redis.UniversalClient {
 	switch {
 	case ep.cluster != nil:
 		o := *ep.cluster
 		o.PoolSize, o.ContextTimeoutEnabled = poolSize, true
 		if readTimeout > 0 {
-			o.ReadTimeout = readTimeout
+			o.ReadTimeout, o.PipelinePoolSize = readTimeout, -1
 		}
 		return redis.NewClusterClient(&o)
 	case ep.sentinel != nil:
 		o := *ep.sentinel
 		o.PoolSize, o.ContextTimeoutEnabled = poolSize, true
 		if readTimeout > 0 {
-			o.ReadTimeout = readTimeout
+			o.ReadTimeout, o.PipelinePoolSize = readTimeout, -1
 		}
 		return redis.NewFailoverClient(&o)
 	}
@@ -155,7 +157,7 @@ func (ep *endpoint) client(poolSize int, readTimeout time.Duration) redis.Univer
 	}
 	o.ContextTimeoutEnabled = true
 	if readTimeout > 0 {
-		o.ReadTimeout = readTimeout
+		o.ReadTimeout, o.PipelinePoolSize = readTimeout, -1
 	}
 	return redis.NewClient(&o)
 }
