@@ -199,7 +199,7 @@ func (c *Client) doOnce(ctx context.Context, cl call) (*response, error) {
 		}
 		resp, err := c.hc.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("webqq: %s: %w", cl.api, err)
+			return nil, fmt.Errorf("webqq: %s: %w", cl.api, redactURLError(err))
 		}
 		data, err := readBody(resp)
 		c.storeCookies(u, realHost, resp.Cookies())
@@ -276,6 +276,26 @@ func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body
 		req.AddCookie(ck)
 	}
 	return req, nil
+}
+
+// redactURLError drops the query string from the URL a transport error
+// names: queries carry psessionid, vfwebqq, ptwebqq and the encrypted
+// password, which must not reach the logs.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
+}
+
+// redactURL keeps the scheme, host and path of a URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(bad url)"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
 func isRedirect(status int) bool {
@@ -370,11 +390,12 @@ func (c *Client) getJSON(ctx context.Context, cl call, v any) error {
 	return decodeJSON(cl.api, resp.body, v)
 }
 
+// decodeJSON decodes a JSON answer. An HTML page is quoted in the error
+// (it says what went wrong); broken JSON is not, as it may hold tokens.
 func decodeJSON(api string, body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("webqq: %s: answer is not JSON (%q): %w", api, abbrev(body), err)
+		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '<' {
+			return fmt.Errorf("webqq: %s: answer is an html page (%q): %w", api, abbrev(t), err)
 		}
 		return fmt.Errorf("webqq: %s: decode: %w", api, err)
 	}

@@ -225,7 +225,7 @@ func (c *Client) qrDone(ctx context.Context, p ptui) (loginState, error) {
 	ls.uid = uid
 	sig, ok := c.hosts.checkSig(p.arg(2))
 	if !ok {
-		return ls, fmt.Errorf("webqq: qr login: bad check_sig url %q", abbrev([]byte(p.arg(2))))
+		return ls, fmt.Errorf("webqq: qr login: bad check_sig url %q", redactURL(p.arg(2)))
 	}
 	if v, ok := c.jar.Get("ptwebqq"); ok {
 		ls.ptwebqq, ls.ptwebqqSet = v, true

@@ -2,6 +2,7 @@ package webqq
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -311,5 +312,19 @@ func TestBadEndpoint(t *testing.T) {
 		if _, err := New(o).Login(t.Context(), nil); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
+	}
+}
+
+func TestTransportErrorsHideQueries(t *testing.T) {
+	f := newFakeQQ(t)
+	endpoint := f.srv.URL
+	f.srv.Close() // nothing listens there any more
+	c := New(Options{Endpoint: endpoint, Logger: slog.New(slog.DiscardHandler)})
+	_, err := c.Login(t.Context(), nil)
+	if err == nil {
+		t.Fatal("login against a closed port succeeded")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "xlogin") || strings.Contains(msg, "daid=") || strings.Contains(msg, "?") {
+		t.Errorf("error %q: want the api named and no query string", msg)
 	}
 }

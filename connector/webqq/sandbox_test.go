@@ -214,3 +214,22 @@ func TestSandboxLoginCancel(t *testing.T) {
 		t.Errorf("cancelled login: %v", err)
 	}
 }
+
+func TestSandboxOverTLS(t *testing.T) {
+	srv := sandbox.NewUnstartedServer(autoQR(sandbox.Options{Logger: slog.New(slog.DiscardHandler)}))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	t.Cleanup(srv.Client().CloseIdleConnections)
+	c, _ := login(t, srv, webqq.Options{})
+	if _, err := c.Contacts(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := c.ExportCookies()
+	b := newClient(t, srv, webqq.Options{})
+	if err := b.ImportCookies(jar); err != nil {
+		t.Fatal(err)
+	}
+	if scanned, err := b.Login(t.Context(), nil); err != nil || scanned {
+		t.Errorf("cookie login over https: %v, %v", scanned, err)
+	}
+}
