@@ -132,12 +132,14 @@ const (
 )
 
 // SetState writes the whole record in one HSET. Previous is the caller's.
+// A zero Heartbeat leaves the stored one alone: the heartbeat has its own
+// writer (Heartbeat), which a state change must not reset.
 func (db *DB) SetState(ctx context.Context, acct string, st State) error {
 	if err := checkAccount(acct); err != nil {
 		return fmt.Errorf("store: set state: %w", err)
 	}
 	st.Account = acct
-	err := db.short.HSet(ctx, stateKey(acct),
+	fields := []any{
 		fieldAccount, st.Account,
 		fieldState, string(st.State),
 		fieldPrevious, string(st.Previous),
@@ -148,10 +150,12 @@ func (db *DB) SetState(ctx context.Context, acct string, st State) error {
 		fieldStartTime, formatTime(st.StartTime),
 		fieldLoginTime, formatTime(st.LoginTime),
 		fieldLastPoll, formatTime(st.LastPoll),
-		fieldHeartbeat, formatTime(st.Heartbeat),
 		fieldOwner, st.Owner,
-	).Err()
-	if err != nil {
+	}
+	if !st.Heartbeat.IsZero() {
+		fields = append(fields, fieldHeartbeat, formatTime(st.Heartbeat))
+	}
+	if err := db.short.HSet(ctx, stateKey(acct), fields...).Err(); err != nil {
 		return fmt.Errorf("store: set state: %w", err)
 	}
 	return nil

@@ -115,7 +115,7 @@ func testState(t *testing.T, e *testEnv) {
 		"account": e.acct, "state": "running", "previous_state": "updating", "pid": "4242",
 		"host": "box", "os": "linux", "version": openqq.Version,
 		"start_time": "2024-05-01T12:00:00.123456789Z", "login_time": "2024-05-01T12:01:00.123456789Z",
-		"last_poll": "2024-05-01T12:02:00.123456789Z", "heartbeat": "", "owner": "box:4242:abc",
+		"last_poll": "2024-05-01T12:02:00.123456789Z", "owner": "box:4242:abc",
 	}
 	if !reflect.DeepEqual(h, want) {
 		t.Errorf("HGETALL %s =\n%v\nwant\n%v", stateKey(e.acct), h, want)
@@ -136,6 +136,15 @@ func testState(t *testing.T, e *testEnv) {
 	got, _ = e.db.State(ctx, e.acct)
 	if !got.Heartbeat.Equal(beat) || got.State != openqq.StateRunning || !got.LastPoll.Equal(st.LastPoll) {
 		t.Errorf("after Heartbeat: %+v", got)
+	}
+	// A state change without a heartbeat keeps the last one.
+	st.State, st.Previous = openqq.StateStop, openqq.StateRunning
+	if err := e.db.SetState(ctx, e.acct, st); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.db.State(ctx, e.acct)
+	if !got.Heartbeat.Equal(beat) || got.State != openqq.StateStop || got.Previous != openqq.StateRunning {
+		t.Errorf("after SetState: %+v", got)
 	}
 
 	e.rdb().HSet(ctx, stateKey(e.acct), "pid", "not a number")

@@ -151,6 +151,9 @@ func TestClientOptions(t *testing.T) {
 			case *redis.Client:
 				o := cl.Options()
 				pool, ctxTimeout, readTimeout = o.PoolSize, o.ContextTimeoutEnabled, o.ReadTimeout
+				if c.blocking && o.PipelinePoolSize >= 0 {
+					t.Errorf("%s: blocking client pipelines on a pipeline pool of %d", u, o.PipelinePoolSize)
+				}
 			case *redis.ClusterClient:
 				o := cl.Options()
 				pool, ctxTimeout, readTimeout = o.PoolSize, o.ContextTimeoutEnabled, o.ReadTimeout
