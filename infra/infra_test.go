@@ -127,9 +127,9 @@ func readFile(tb testing.TB, rel string) []byte {
 	return b
 }
 
-// knownVariables are the environment variables the binary reads, plus the
-// few that only the deployment files use. A name outside this list in a
-// deployment file is a typo the binary would silently ignore.
+// knownVariables are the variables the deployment files may set: the
+// binary's settings they use, plus a few of their own. A name outside this
+// list in a deployment file is a typo the binary would silently ignore.
 var knownVariables = map[string]bool{
 	"OPENQQ_REDIS_URL":           true,
 	"OPENQQ_ACCOUNT":             true,
