@@ -75,7 +75,7 @@ var units = map[string]string{
 
 // required settings of every unit: restart, stop and hardening.
 var unitRequired = map[string]map[string]string{
-	"Unit": {"Wants": "network-online.target"},
+	"Unit": {"Wants": "network-online.target", "StartLimitIntervalSec": "0"},
 	"Service": {
 		"Restart":                 "always",
 		"KillSignal":              "SIGTERM",
