@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
@@ -55,9 +56,11 @@ func appendPosts(e *env) {
 // newcomer registers a second account, ACCOUNT-new, that has not logged
 // in yet.
 func newcomer(e *env) {
-	if err := e.db.AddAccount(e.t.Context(), e.acct+"-new"); err != nil {
+	acct := e.acct + "-new"
+	if err := e.db.AddAccount(e.t.Context(), acct); err != nil {
 		e.t.Fatal(err)
 	}
+	e.t.Cleanup(func() { e.db.DeleteAccount(context.Background(), acct) })
 }
 
 func jsonp(target string) request {

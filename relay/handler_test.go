@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -221,7 +222,7 @@ func TestCheckClientLists(t *testing.T) {
 	if err := e.db.AddAccount(t.Context(), other); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.db.DeleteAccount(t.Context(), other) })
+	t.Cleanup(func() { e.db.DeleteAccount(context.Background(), other) })
 	body := e.do(get("/openqq/check_client")).json(t)
 	var mine, theirs map[string]any
 	for _, c := range body["client"].([]any) {
