@@ -26,6 +26,9 @@ const (
 // maxCommandIDLen keeps command ids (part of two key names) reasonable.
 const maxCommandIDLen = 256
 
+// maxCommandTTL is the furthest deadline a command may have.
+const maxCommandTTL = 24 * time.Hour
+
 // Marker values (markerKey).
 const (
 	markerStarted   = "started" // followed by " <stream id>"
@@ -121,6 +124,8 @@ func (db *DB) prepare(acct string, cmd *openqq.Command) error {
 		return fmt.Errorf("%w: command without deadline", ErrInvalid)
 	case len(cmd.ID) > maxCommandIDLen:
 		return fmt.Errorf("%w: command id longer than %d bytes", ErrInvalid, maxCommandIDLen)
+	case cmd.Deadline.After(db.now().Add(maxCommandTTL)):
+		return fmt.Errorf("%w: command deadline more than %v ahead", ErrInvalid, maxCommandTTL)
 	}
 	if cmd.ID == "" {
 		cmd.ID = newID()

@@ -173,6 +173,7 @@ func testSubmitInvalid(t *testing.T, e *testEnv) {
 		"no api":       {e.acct, &openqq.Command{ID: "a", Deadline: time.Now().Add(time.Second)}},
 		"no deadline":  {e.acct, &openqq.Command{ID: "a", API: "x"}},
 		"long id":      {e.acct, &openqq.Command{ID: string(long), API: "x", Deadline: time.Now().Add(time.Second)}},
+		"far deadline": {e.acct, newCommand("a", 25*time.Hour)},
 		"bad account":  {"", newCommand("a", time.Second)},
 		"brace in acc": {"x}", newCommand("a", time.Second)},
 	} {

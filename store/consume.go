@@ -133,7 +133,8 @@ func (db *DB) deliveries(ctx context.Context, acct string, msgs []redis.XMessage
 // ARGV[1]   now (unix ms)   ARGV[2] marker slack (ms)
 // ARGV[1+2i] deadline_i (unix ms)   ARGV[2+2i] stream id_i
 // Returns one int per delivery: 0 started, go ahead ("started <stream id>"
-// stays until deadline + slack); 1 duplicate: it had started or finished
+// stays until deadline + slack, the deadline capped at a day so that a
+// foreign entry cannot make PX overflow); 1 duplicate: it had started or finished
 // before; 2 expired: its relay abandoned it, or the deadline has passed
 // (then marked abandoned here).
 var startCommandsScript = redis.NewScript(`
@@ -150,7 +151,7 @@ for i, key in ipairs(KEYS) do
 		redis.call('SET', key, 'abandoned', 'PX', slack)
 		out[i] = 2
 	else
-		redis.call('SET', key, 'started ' .. ARGV[2 + 2 * i], 'PX', deadline - now + slack)
+		redis.call('SET', key, 'started ' .. ARGV[2 + 2 * i], 'PX', math.min(deadline - now, 86400000) + slack)
 		out[i] = 0
 	end
 end
@@ -222,7 +223,7 @@ for i = 1, (#KEYS - 1) / 2 do
 	ids[i] = sid
 	local m = redis.call('GET', marker)
 	if not m or m == 'started ' .. sid then
-		redis.call('SET', marker, 'done', 'PX', math.max(deadline - now, 0) + slack)
+		redis.call('SET', marker, 'done', 'PX', math.min(math.max(deadline - now, 0), 86400000) + slack)
 		if result ~= '' then
 			redis.call('LPUSH', reply, result)
 			redis.call('PEXPIRE', reply, ttl)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/openqq-relay/openqq"
 )
 
@@ -337,5 +339,30 @@ func testRaceSubmitCancelled(t *testing.T, e *testEnv) {
 	}
 	if err := conn.Start(t.Context(), e.acct, d); !errors.Is(err, ErrExpired) {
 		t.Fatalf("Start after cancel = %v, want ErrExpired", err)
+	}
+}
+
+func testRaceFarDeadlineEntry(t *testing.T, e *testEnv) {
+	// An entry written by someone else with a deadline in year 9999 is
+	// started like any other; its marker's TTL stays a number Redis takes.
+	ctx := t.Context()
+	e.rdb().XAdd(ctx, &redis.XAddArgs{Stream: commandsKey(e.acct), Values: []any{
+		"id", "far", "api", "x", "deadline", "253402300799000"}})
+	if err := e.db.Enqueue(ctx, e.acct, newCommand("near", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := e.db.Consume(ctx, e.acct, "c1", 10, 0)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("Consume = %v, %v", ds, err)
+	}
+	errs, err := e.db.StartAll(ctx, e.acct, ds)
+	if err != nil || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("StartAll = %v, %v", errs, err)
+	}
+	if ttl, _ := e.rdb().PTTL(ctx, markerKey(e.acct, "far")).Result(); ttl <= 0 || ttl > 24*time.Hour+markerSlack {
+		t.Errorf("marker PTTL = %v", ttl)
+	}
+	if err := e.db.ReplyAll(ctx, e.acct, []Answer{{ds[0], echo(ds[0].Command)}, {ds[1], echo(ds[1].Command)}}); err != nil {
+		t.Fatal(err)
 	}
 }

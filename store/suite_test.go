@@ -48,6 +48,7 @@ var suite = []struct {
 	{"RaceReclaimNotStarted", testRaceReclaimNotStarted},
 	{"RaceReplyToAbandoned", testRaceReplyToAbandoned},
 	{"RaceSubmitCancelled", testRaceSubmitCancelled},
+	{"RaceFarDeadlineEntry", testRaceFarDeadlineEntry},
 
 	{"CheckEvents", testCheckEvents},
 	{"CheckEventsTrim", testCheckEventsTrim},
