@@ -47,9 +47,10 @@ func (q *sendQueue) reserve(interval time.Duration) time.Time {
 // Send sends one message through the global queue, with the configured
 // spacing and attempts, and returns it as sent: class send, with from,
 // ttl (attempts left), source local, the dispatch time and the final
-// code/msg/info of spec §5.6. The error is only for empty content
-// (ErrEmptyContent), a target missing from the contacts (the openqq
-// not-found errors of the message type), or a cancelled ctx.
+// code/msg/info of spec §5.6: a failed send is a result, not an error.
+// The error is only for empty content (ErrEmptyContent), a target missing
+// from the contacts (the openqq not-found errors of the message type), no
+// session (openqq.ErrLoginRequired) or a cancelled ctx.
 //
 // Sess messages fetch a signature with get_c2cmsg_sig2 through the group or
 // discussion first ([GO] spec §6.8: the original looked the group up by the
