@@ -3,6 +3,9 @@ package relay
 import (
 	"context"
 	"net/http"
+
+	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/relay/lambda"
 )
 
 // reqInfo is what the outer middleware learns about a request while inner
@@ -54,4 +57,16 @@ func paramsOf(r *http.Request) Params {
 // configured default), as resolved by the route wrapper.
 func accountOf(r *http.Request) string {
 	return infoOf(r).account
+}
+
+// logAttrs are the attributes that identify a request in logs: its route,
+// its account and, under Lambda, the front door's request id. Never the URL,
+// which may carry the access token.
+func logAttrs(r *http.Request, kv ...any) []any {
+	info := infoOf(r)
+	attrs := append([]any{openqq.LogKeyAPI, info.route, openqq.LogKeyAccount, info.account}, kv...)
+	if id := lambda.RequestID(r.Context()); id != "" {
+		attrs = append(attrs, "request_id", id)
+	}
+	return attrs
 }

@@ -30,7 +30,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The caller left (or the invocation ended): there is no one to answer.
 		infoOf(r).code = "gone"
-		h.log.DebugContext(r.Context(), "request abandoned", openqq.LogKeyAPI, infoOf(r).route, openqq.LogKeyErr, err)
+		h.log.DebugContext(r.Context(), "request abandoned", logAttrs(r, openqq.LogKeyErr, err)...)
 		return
 	}
 	oe, ok := errors.AsType[*openqq.Error](err)
@@ -39,8 +39,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case isTooLarge(err):
 		oe = openqq.ErrTooLarge
 	default:
-		h.log.ErrorContext(r.Context(), "request failed", openqq.LogKeyAPI, infoOf(r).route,
-			openqq.LogKeyAccount, infoOf(r).account, openqq.LogKeyErr, err)
+		h.log.ErrorContext(r.Context(), "request failed", logAttrs(r, openqq.LogKeyErr, err)...)
 		oe = openqq.ErrInternal
 	}
 	b, mErr := encodeJSON(oe)

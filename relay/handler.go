@@ -183,17 +183,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel panic value
 				panic(v)
 			}
-			h.log.ErrorContext(r.Context(), "handler panic", openqq.LogKeyAPI, info.route,
-				openqq.LogKeyErr, fmt.Errorf("panic: %v", v), "stack", string(debug.Stack()))
+			h.log.ErrorContext(r.Context(), "handler panic",
+				logAttrs(r, openqq.LogKeyErr, fmt.Errorf("panic: %v", v), "stack", string(debug.Stack()))...)
 			if !sw.wrote {
 				h.writeError(sw, r, openqq.ErrInternal)
 			}
 		}
 		d := time.Since(start)
 		h.metrics.observe(info, sw.status, d)
-		// No URL: a query may carry the access token.
-		h.log.DebugContext(r.Context(), "request", "method", r.Method, openqq.LogKeyAPI, info.route,
-			openqq.LogKeyAccount, info.account, "status", sw.status, "code", info.code, "duration", d)
+		h.log.DebugContext(r.Context(), "request",
+			logAttrs(r, "method", r.Method, "status", sw.status, "code", info.code, "duration", d)...)
 	}()
 	h.mux.ServeHTTP(sw, r)
 }
