@@ -132,13 +132,24 @@ func TestSandboxManualScan(t *testing.T) {
 	obs := &observer{}
 	done := make(chan error, 1)
 	go func() { _, err := c.Login(t.Context(), obs); done <- err }()
-	for srv.State().QR != "waiting" {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitQR(t, srv, done)
 	srv.ScanQR()
 	srv.ConfirmQR()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitQR waits until the sandbox shows a QR code, or fails the test when
+// the login ends first.
+func waitQR(t *testing.T, srv *sandbox.Server, done <-chan error) {
+	t.Helper()
+	for srv.State().QR != "waiting" {
+		select {
+		case err := <-done:
+			t.Fatalf("login ended before the QR code was shown: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
@@ -206,9 +217,7 @@ func TestSandboxLoginCancel(t *testing.T) {
 	obs := &observer{}
 	done := make(chan error, 1)
 	go func() { _, err := c.Login(ctx, obs); done <- err }()
-	for srv.State().QR != "waiting" {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitQR(t, srv, done)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled login: %v", err)
