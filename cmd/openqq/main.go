@@ -7,6 +7,7 @@
 //	                   AWS_LAMBDA_RUNTIME_API is set)
 //	openqq dispatch    the post_api webhook dispatcher alone
 //	openqq sandbox     the SmartQQ sandbox server alone
+//	openqq healthcheck probe /healthz (for container health checks)
 //	openqq version     print the version
 //
 // Configuration comes from the environment; the README lists every variable.
@@ -27,11 +28,12 @@ import (
 // subcommands maps each subcommand to its entry point. Each lives in its own
 // file with its configuration.
 var subcommands = map[string]func(ctx context.Context, args []string) error{
-	"up":        runUp,
-	"connector": runConnector,
-	"relay":     runRelay,
-	"dispatch":  runDispatch,
-	"sandbox":   runSandbox,
+	"up":          runUp,
+	"connector":   runConnector,
+	"relay":       runRelay,
+	"dispatch":    runDispatch,
+	"sandbox":     runSandbox,
+	"healthcheck": runHealthcheck,
 	"version": func(context.Context, []string) error {
 		fmt.Println("openqq", openqq.Version)
 		return nil
@@ -56,6 +58,10 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := loadSSMParameters(ctx); err != nil {
+		slog.Error("openqq "+args[0]+" failed", openqq.LogKeyErr, err)
+		os.Exit(1)
+	}
 	if err := run(ctx, args[1:]); err != nil && !errors.Is(err, context.Canceled) {
 		slog.Error("openqq "+args[0]+" failed", openqq.LogKeyErr, err)
 		os.Exit(1)
@@ -63,5 +69,5 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: openqq up|connector|relay|dispatch|sandbox|version")
+	fmt.Fprintln(os.Stderr, "usage: openqq up|connector|relay|dispatch|sandbox|healthcheck|version")
 }
