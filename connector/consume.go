@@ -136,6 +136,11 @@ func (r *Runner) commandContext(execCtx context.Context, cmd openqq.Command) (co
 // "outcome unknown" and never runs it again.
 func (r *Runner) answer(execCtx context.Context, log *slog.Logger, d store.Delivery, res openqq.Result) {
 	r.metrics.commands.WithLabelValues(d.Command.API, strconv.Itoa(res.Code)).Inc()
+	// Read your writes: the snapshot and the posts a command caused are in
+	// Redis before its caller hears back.
+	if err := r.out.Load().flush(execCtx); err != nil {
+		log.WarnContext(execCtx, "answering before the command's writes reached redis", openqq.LogKeyErr, err)
+	}
 	reply := func(ctx context.Context) error { return r.db.Reply(ctx, r.account, d, res) }
 	err := r.retry(execCtx, "reply", reply)
 	if err != nil && execCtx.Err() != nil {

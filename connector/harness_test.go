@@ -79,7 +79,8 @@ type runner struct {
 	*connector.Runner
 	client *fakeClient
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run has returned err
+	err    error
 }
 
 // start runs a connector for the account with short timings; opts adjust
@@ -103,8 +104,8 @@ func (e *env) start(db connector.DB, opts ...func(*connector.Options)) *runner {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(e.t.Context()))
-	h := &runner{Runner: r, client: client, cancel: cancel, done: make(chan error, 1)}
-	go func() { h.done <- r.Run(ctx) }()
+	h := &runner{Runner: r, client: client, cancel: cancel, done: make(chan struct{})}
+	go func() { h.err = r.Run(ctx); close(h.done) }()
 	e.t.Cleanup(func() { h.stop() })
 	return h
 }
@@ -112,11 +113,13 @@ func (e *env) start(db connector.DB, opts ...func(*connector.Options)) *runner {
 // stop cancels the connector and waits for Run to return.
 func (h *runner) stop() error {
 	h.cancel()
-	err, ok := <-h.done
-	if ok {
-		close(h.done)
-	}
-	return err
+	return h.wait()
+}
+
+// wait waits for Run to return by itself.
+func (h *runner) wait() error {
+	<-h.done
+	return h.err
 }
 
 // startRunning starts a connector and logs it in by QR scan.

@@ -25,8 +25,10 @@ type outbox struct {
 
 	mu      sync.Mutex // guards the fields below
 	ops     []write
+	seq     uint64        // the last sequence number given out
 	events  int           // pending event writes among ops
 	busy    bool          // a write is being applied
+	busySeq uint64        // its sequence number
 	closed  bool          // the session has ended: new writes are dropped
 	changed chan struct{} // closed and replaced whenever ops or busy change
 }
@@ -35,6 +37,7 @@ type outbox struct {
 type write struct {
 	key   string // non-empty: a newer write of the same key replaces this one
 	event bool   // an event: counts against max
+	seq   uint64 // order of arrival; a replacement keeps the replaced write's
 	op    string // for logs: "append event", "save cookies", …
 	fn    func(ctx context.Context) error
 }
@@ -51,9 +54,14 @@ func (o *outbox) add(w write) {
 		o.log.Debug("write after the session ended, dropped", "op", w.op)
 		return
 	}
+	o.seq++
+	w.seq = o.seq
 	if w.key != "" {
 		for i, p := range o.ops {
 			if p.key == w.key {
+				// The newer write carries the older one's data too, so a
+				// barrier waiting for the older one waits for it.
+				w.seq = p.seq
 				o.ops = append(o.ops[:i], o.ops[i+1:]...)
 				break
 			}
@@ -100,7 +108,7 @@ func (o *outbox) next(ctx context.Context) (write, bool) {
 			if w.event {
 				o.events--
 			}
-			o.busy = true
+			o.busy, o.busySeq = true, w.seq
 			o.notify()
 			o.mu.Unlock()
 			return w, true
@@ -143,14 +151,25 @@ func (o *outbox) run(ctx context.Context) {
 	}
 }
 
-// flush waits until every write queued so far has been applied, or ctx ends.
+// flush waits until every write queued so far has been applied, or ctx
+// ends. Writes queued meanwhile are not waited for, so a steady stream of
+// messages cannot hold it up.
 func (o *outbox) flush(ctx context.Context) error {
+	o.mu.Lock()
+	upTo := o.seq
+	o.mu.Unlock()
 	for {
 		o.mu.Lock()
-		idle := len(o.ops) == 0 && !o.busy
+		done := !o.busy || o.busySeq > upTo
+		for _, w := range o.ops {
+			if w.seq <= upTo {
+				done = false
+				break
+			}
+		}
 		ch := o.changed
 		o.mu.Unlock()
-		if idle {
+		if done {
 			return nil
 		}
 		select {
