@@ -47,8 +47,15 @@ func (d *Dispatcher) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /webhook/subscribers/{id}/dead-letters", d.adminDeadLetters)
 	mux.HandleFunc("POST /webhook/subscribers/{id}/dead-letters/replay", d.adminReplay)
 	mux.HandleFunc("DELETE /webhook/subscribers/{id}/dead-letters", d.adminPurge)
-	digests := make([][sha256.Size]byte, len(d.o.AdminTokens))
-	for i, t := range d.o.AdminTokens {
+	return RequireToken(d.o.AdminTokens, mux)
+}
+
+// RequireToken wraps h so that every call needs one of tokens, offered as
+// Authorization: Bearer, X-Auth-Token or the access_token parameter, and
+// compared in constant time. Without tokens every call is refused (401).
+func RequireToken(tokens []openqq.Secret, h http.Handler) http.Handler {
+	digests := make([][sha256.Size]byte, len(tokens))
+	for i, t := range tokens {
 		digests[i] = sha256.Sum256([]byte(t))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +63,7 @@ func (d *Dispatcher) AdminHandler() http.Handler {
 			writeError(w, http.StatusUnauthorized, "admin token missing or wrong")
 			return
 		}
-		mux.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 
