@@ -70,8 +70,8 @@
 // A poll returns every buffered event at once, else holds up to
 // Options.CheckEventTimeout (shortened to end before a Lambda invocation
 // does) for the next one, else answers []. Each event goes to exactly one
-// poller, and never as null. With cursor=<id> (or cursor=0 for everything
-// kept, cursor=$ for what comes next) a poll reads the events stream
+// poller, and never as null. With cursor=<id> (or cursor=0, or empty, for
+// everything kept; cursor=$ for what comes next) a poll reads the events stream
 // instead, so several pollers each see every event: the body is still a bare
 // array, and the X-Openqq-Cursor response header carries the id to pass as
 // the next cursor (count= caps an answer, 100 by default). A "$" poll that

@@ -51,6 +51,9 @@ func (h *Handler) checkEvent(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) readEvents(w http.ResponseWriter, r *http.Request, p Params) {
 	cursor := p["cursor"]
+	if cursor == "" {
+		cursor = "0" // a first poll written as cursor=${last}
+	}
 	if !cursorPattern.MatchString(cursor) {
 		h.writeError(w, r, errBadCursor)
 		return

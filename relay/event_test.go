@@ -159,9 +159,10 @@ func TestCheckEventCursor(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	// Two readers each see everything, in pages.
-	for _, reader := range []string{"a", "b"} {
-		res := e.do(get("/openqq/check_event?cursor=0&count=3"))
+	// Two readers each see everything, in pages; an empty cursor is the start.
+	for _, first := range []string{"0", ""} {
+		reader := first
+		res := e.do(get("/openqq/check_event?count=3&cursor=" + first))
 		if got := pollItems(t, res.body); !slices.Equal(got, []string{"0", "1", "2"}) || res.header.Get(CursorHeader) != ids[2] {
 			t.Fatalf("reader %s, page 1: %v, cursor %q", reader, got, res.header.Get(CursorHeader))
 		}

@@ -15,7 +15,8 @@ import (
 	"github.com/openqq-relay/openqq/store"
 )
 
-// relayConfig is the environment of `openqq relay`.
+// relayConfig is the environment of `openqq relay`. `openqq up` can parse
+// it too (parseEnv), fill RedisURL with its embedded Redis, then Validate.
 type relayConfig struct {
 	RedisURL          openqq.Secret `env:"OPENQQ_REDIS_URL"` // may hold a password
 	Account           string        `env:"OPENQQ_ACCOUNT" envDefault:"default"`
