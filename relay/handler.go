@@ -30,6 +30,7 @@ const CursorHeader = "X-Openqq-Cursor"
 
 // Options configure a Handler. Only Store is required.
 type Options struct {
+	// Store is the Redis store, a *store.DB (or a wrapper in tests).
 	Store Store
 	// Account is served when a request has no client parameter.
 	Account string
@@ -113,7 +114,7 @@ type route struct {
 	name    string
 	path    string
 	methods []string
-	write   bool // needs a read-write token and a live connector
+	write   bool // needs a read-write token
 	effect  bool // has side effects: HEAD answers without running it
 	open    bool // no token needed
 	serve   http.HandlerFunc
