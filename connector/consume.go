@@ -60,6 +60,7 @@ func (r *Runner) consume(ctx, execCtx context.Context, inflight *sync.WaitGroup)
 				return
 			}
 			r.redisOK.Store(false)
+			r.metrics.redisErrors.Inc()
 			r.log.WarnContext(ctx, "reading commands failed, retrying", openqq.LogKeyErr, err)
 			b.wait(ctx)
 			continue

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/openqq-relay/openqq"
@@ -49,12 +50,19 @@ func (r *Runner) acquireLease(ctx context.Context) (store.Lease, error) {
 // returns the last lease held. A lease found expired but free (Redis was
 // away for longer than the TTL) is taken again; one taken over by another
 // connector ends the session with errLeaseLost, so that two connectors never
-// drive one account (fencing).
+// drive one account (fencing). While renewals fail, the fence drops once two
+// thirds of the TTL have passed since the last confirmation, before a
+// standby could take over, and polling pauses until a renewal succeeds.
 func (r *Runner) keepLease(ctx context.Context, l store.Lease, endSession context.CancelCauseFunc) store.Lease {
 	ttl := r.o.LeaseTTL
+	r.fence.lift()
+	fenceTimer := time.AfterFunc(2*ttl/3, func() {
+		r.log.Warn("lease not confirmed for two thirds of its ttl; pausing the session")
+		r.fence.drop()
+	})
+	defer fenceTimer.Stop()
 	t := time.NewTicker(ttl / 3)
 	defer t.Stop()
-	lastOK := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -69,6 +77,7 @@ func (r *Runner) keepLease(ctx context.Context, l store.Lease, endSession contex
 				r.log.WarnContext(ctx, "lease had expired while redis was away; taken again")
 			} else if errors.Is(err, store.ErrLeaseHeld) {
 				cancel()
+				r.fence.drop()
 				r.metrics.leaseHeld.Set(0)
 				r.log.ErrorContext(ctx, "lease taken over by another connector; ending the session")
 				endSession(errLeaseLost)
@@ -78,7 +87,11 @@ func (r *Runner) keepLease(ctx context.Context, l store.Lease, endSession contex
 		cancel()
 		switch {
 		case err == nil:
-			l, lastOK = nl, time.Now()
+			l = nl
+			fenceTimer.Reset(2 * ttl / 3)
+			if r.fence.lift() {
+				r.log.InfoContext(ctx, "lease confirmed again; resuming the session")
+			}
 			r.redisOK.Store(true)
 			r.metrics.leaseHeld.Set(1)
 		case ctx.Err() != nil:
@@ -86,11 +99,64 @@ func (r *Runner) keepLease(ctx context.Context, l store.Lease, endSession contex
 		default:
 			r.redisOK.Store(false)
 			r.log.WarnContext(ctx, "lease renewal failed, retrying", openqq.LogKeyErr, err)
-			if time.Since(lastOK) > ttl {
+			if r.fence.down() {
 				r.metrics.leaseHeld.Set(0)
 			}
 		}
 	}
+}
+
+// fence tells whether the lease is confirmed recently enough to act on:
+// its context is live while it is, and is cancelled when it is not, which
+// cuts a poll in progress short.
+type fence struct {
+	mu     sync.Mutex // guards ctx and cancel
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newFence() *fence {
+	f := &fence{}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	f.cancel() // down until the first lease
+	return f
+}
+
+// current returns the context of the current confirmation.
+func (f *fence) current() context.Context {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ctx
+}
+
+// lift marks the lease confirmed, reporting whether it was down.
+func (f *fence) lift() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ctx.Err() == nil {
+		return false
+	}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	return true
+}
+
+// drop marks the lease unconfirmed.
+func (f *fence) drop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancel()
+}
+
+func (f *fence) down() bool { return f.current().Err() != nil }
+
+// waitLease blocks while the fence is down, reporting false if ctx ends.
+func (r *Runner) waitLease(ctx context.Context) bool {
+	for r.fence.down() {
+		if !sleep(ctx, 50*time.Millisecond) {
+			return false
+		}
+	}
+	return ctx.Err() == nil
 }
 
 // releaseLease gives the account up at the end of a session, so a standby

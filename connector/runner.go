@@ -109,6 +109,7 @@ type Runner struct {
 	refreshMu sync.Mutex // serialises contact loads and snapshot edits
 
 	out     atomic.Pointer[outbox] // the current session's writes
+	fence   *fence                 // down while the lease is not confirmed
 	ctl     chan control           // relogin and stop requests from commands
 	redisOK atomic.Bool            // the last Redis call succeeded
 
@@ -160,6 +161,7 @@ func New(o Options) (*Runner, error) {
 		owner:    fmt.Sprintf("%s:%d:%s", host, os.Getpid(), randomHex(4)),
 		started:  time.Now(),
 		ctl:      make(chan control, 4),
+		fence:    newFence(),
 		stateSig: make(chan struct{}),
 	}
 	r.st = store.State{
@@ -248,6 +250,7 @@ func (r *Runner) session(ctx context.Context, lease store.Lease) error {
 	wg.Go(func() { out.run(outCtx) })
 
 	// The lease is kept until the very end, across the drain.
+	r.fence.lift()
 	sessCtx, endSession := context.WithCancelCause(ctx)
 	leaseCtx, stopLease := context.WithCancel(base)
 	held := make(chan store.Lease, 1)
@@ -256,6 +259,7 @@ func (r *Runner) session(ctx context.Context, lease store.Lease) error {
 		stopLease()
 		stopOut()
 		wg.Wait()
+		r.fence.drop()
 	}()
 
 	liveCtx, stopLive := context.WithCancel(sessCtx)
@@ -277,7 +281,12 @@ func (r *Runner) session(ctx context.Context, lease store.Lease) error {
 	r.drain(&inflight, stopExec)
 
 	lost := errors.Is(cause, errLeaseLost)
-	if !lost {
+	if lost { // the state is the new owner's now; ours goes back to init
+		r.mu.Lock()
+		r.st.State = openqq.StateInit
+		r.mu.Unlock()
+		r.metrics.setState(openqq.StateInit)
+	} else {
 		r.publish(openqq.NewEventPost(openqq.EventStop))
 		r.setState(openqq.StateStop)
 		out.add(write{key: "qrcode", op: "delete qrcode", fn: func(ctx context.Context) error {

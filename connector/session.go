@@ -116,9 +116,15 @@ func (r *Runner) refreshLogged(ctx context.Context, why string) {
 func (r *Runner) poll(ctx context.Context, unknown chan<- struct{}) error {
 	b := newBackoff(time.Second, 30*time.Second)
 	for {
-		msgs, err := r.backend.Poll(ctx)
+		if !r.waitLease(ctx) {
+			return nil
+		}
+		msgs, err := r.pollOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if err != nil && r.fence.down() {
+			continue // cut short by the fence: wait for the lease
 		}
 		r.polled(time.Now())
 		switch {
@@ -149,6 +155,15 @@ func (r *Runner) poll(ctx context.Context, unknown chan<- struct{}) error {
 			}
 		}
 	}
+}
+
+// pollOnce is one long poll, cut short when ctx ends or the fence drops.
+func (r *Runner) pollOnce(ctx context.Context) ([]openqq.Message, error) {
+	callCtx, cancel := context.WithCancel(r.fence.current())
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	return r.backend.Poll(callCtx)
 }
 
 // unknownSender reports whether a received message names a friend, group,
