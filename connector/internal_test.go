@@ -122,7 +122,9 @@ func TestDiffParams(t *testing.T) {
 }
 
 func TestRouter(t *testing.T) {
-	msg := func(typ string) openqq.Post { return openqq.NewMessagePost(&openqq.Message{Type: typ, Class: openqq.ClassRecv}) }
+	msg := func(typ string) openqq.Post {
+		return openqq.NewMessagePost(&openqq.Message{Type: typ, Class: openqq.ClassRecv})
+	}
 	ev := func(name string) openqq.Post { return openqq.NewEventPost(name) }
 	all := []string{openqq.EventLogin, openqq.EventStop, openqq.EventStateChange, openqq.EventInputQRCode,
 		openqq.EventNewFriend, openqq.EventUserPropertyChange, openqq.EventNewDiscussMember, openqq.EventDiscussPropertyChange}
