@@ -46,6 +46,10 @@ func consumeOne(t *testing.T, db *DB, acct, consumer string) Delivery {
 	return Delivery{}
 }
 
+// startBy is the deadline of commands a test connector must Start in time:
+// long enough for a loaded CI machine under the race detector.
+const startBy = 2 * time.Second
+
 // sleepUntil waits until the wall clock passes t.
 func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 
@@ -81,7 +85,7 @@ func testRaceCrashAfterStart(t *testing.T, e *testEnv) {
 	// ErrOutcomeUnknown after the grace; the connector that reclaims it
 	// gets ErrDuplicate and never runs it again.
 	ctx := t.Context()
-	cmd := newCommand("crash", 400*time.Millisecond)
+	cmd := newCommand("crash", startBy)
 	done := submitAsync(t, e.db, e.acct, cmd)
 	crashed := e.open(t, Options{})
 	d := consumeOne(t, crashed, e.acct, "dead")
@@ -133,7 +137,7 @@ func testRaceReplyWithinGrace(t *testing.T, e *testEnv) {
 	// the caller gets the real result.
 	ctx := t.Context()
 	relay := e.open(t, Options{ReplyGrace: 5 * time.Second})
-	cmd := newCommand("slow", 300*time.Millisecond)
+	cmd := newCommand("slow", startBy)
 	deadline := cmd.Deadline
 	done := submitAsync(t, relay, e.acct, cmd)
 	conn := e.open(t, Options{})
@@ -155,7 +159,7 @@ func testRaceReplyAfterGrace(t *testing.T, e *testEnv) {
 	// The answer comes after the relay gave up: it is pushed with a TTL and
 	// expires unread.
 	ctx := t.Context()
-	cmd := newCommand("slower", 300*time.Millisecond)
+	cmd := newCommand("slower", startBy)
 	deadline := cmd.Deadline
 	done := submitAsync(t, e.db, e.acct, cmd)
 	conn := e.open(t, Options{})
