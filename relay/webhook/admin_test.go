@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/store"
 )
 
 func adminOptions(t *testing.T, e *testEnv, clock Clock, subs ...Subscriber) Options {
@@ -246,5 +248,33 @@ func TestAdminChangesReachOtherInstances(t *testing.T) {
 	rc.waitContents(t, "via second")
 	if _, body := admin(t, second.AdminHandler(), "GET", "/webhook/subscribers/"+body["id"].(string), ""); body["url"] != rc.URL {
 		t.Errorf("second instance sees %v", body)
+	}
+}
+
+// A subscriber deleted through one instance stops on every instance, and
+// none brings its consumer group back (which would replay the whole stream
+// to it).
+func TestDeleteStopsEveryInstance(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t)
+	first := start(t, adminOptions(t, e, newFakeClock()))
+	o := adminOptions(t, e, newFakeClock())
+	o.Store = e.open(t)
+	second := start(t, o)
+	code, body := admin(t, first.AdminHandler(), "POST", "/webhook/subscribers", `{"url":"`+rc.URL+`"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("add = %d %v", code, body)
+	}
+	id := body["id"].(string)
+	eventually(t, "both instances run it", func() bool { return first.worker(id) != nil && second.worker(id) != nil })
+	e.appendAll(t, friendMessage(11, "one"))
+	rc.waitContents(t, "one")
+	if code, _ := admin(t, first.AdminHandler(), "DELETE", "/webhook/subscribers/"+id, ""); code != http.StatusOK {
+		t.Fatalf("delete = %d", code)
+	}
+	eventually(t, "both instances stopped it", func() bool { return first.worker(id) == nil && second.worker(id) == nil })
+	e.appendAll(t, friendMessage(11, "two"))
+	if _, err := e.db.ReadEventGroup(t.Context(), e.acct, "webhook:"+id, "probe", 1, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the deleted subscriber's group came back: %v", err)
 	}
 }

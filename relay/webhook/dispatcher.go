@@ -101,6 +101,8 @@ type Dispatcher struct {
 	stdout  *lockedWriter
 	wake    chan struct{} // the admin API asks for a refresh now
 
+	known map[string]bool // subscribers seen by the last refresh; only Run uses it
+
 	mu      sync.Mutex         // guards workers and stopped
 	workers map[string]*worker // running ones, by subscriber id
 	stopped bool
@@ -176,6 +178,7 @@ func New(o Options) (*Dispatcher, error) {
 		metrics: m,
 		stdout:  &lockedWriter{w: o.Stdout},
 		wake:    make(chan struct{}, 1),
+		known:   map[string]bool{},
 		workers: map[string]*worker{},
 	}, nil
 }
@@ -290,18 +293,25 @@ func (d *Dispatcher) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	active := map[string]Subscriber{}
+	active, seen := map[string]Subscriber{}, map[string]bool{}
 	for _, st := range stored {
 		s, err := decodeSubscriber(st)
 		if err != nil {
 			d.log.WarnContext(ctx, "skipping unreadable subscriber", openqq.LogKeySubscriber, st.ID, openqq.LogKeyErr, err)
 			continue
 		}
+		seen[s.ID] = true
 		d.metrics.setState(s.ID, st.Status.State)
 		if st.Status.State == StateActive {
 			active[s.ID] = s
 		}
 	}
+	for id := range d.known {
+		if !seen[id] {
+			d.metrics.forget(id)
+		}
+	}
+	d.known = seen
 	if d.o.PostStdout {
 		active[StdoutID] = d.o.StdoutFilter
 	}

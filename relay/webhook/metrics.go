@@ -57,3 +57,14 @@ func (m *metrics) setState(subscriber, state string) {
 		m.state.WithLabelValues(subscriber, s).Set(v)
 	}
 }
+
+// forget drops the series of a removed subscriber.
+func (m *metrics) forget(subscriber string) {
+	l := prometheus.Labels{"subscriber": subscriber}
+	m.attempts.DeletePartialMatch(l)
+	m.deadLetters.DeletePartialMatch(l)
+	m.replays.DeletePartialMatch(l)
+	m.replies.DeletePartialMatch(l)
+	m.latency.DeletePartialMatch(l)
+	m.state.DeletePartialMatch(l)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,9 +217,21 @@ func (w *worker) deliverLoop(ctx context.Context) error {
 	return nil
 }
 
-// recreateGroup brings back a group lost with its stream (the stream was
-// deleted): from the start of whatever the stream holds now.
+// recreateGroup handles a missing consumer group. A subscriber deleted
+// meanwhile (through another instance) stops here; otherwise the group was
+// lost with its stream (the stream was deleted) and comes back from the
+// start of whatever the stream holds now.
 func (w *worker) recreateGroup(ctx context.Context) error {
+	if w.id != StdoutID {
+		subs, err := w.d.db.WebhookSubscribers(ctx, w.d.account)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(subs, func(s store.WebhookSubscriber) bool { return s.ID == w.id }) {
+			w.d.poke()
+			return errStopped
+		}
+	}
 	w.log.WarnContext(ctx, "webhook consumer group missing; recreating it")
 	return w.d.db.EventGroup(ctx, w.d.account, w.group, "0")
 }
