@@ -70,68 +70,92 @@ func (w *worker) deliver(ctx context.Context, ev store.StreamEvent, born time.Ti
 	}
 	st := store.WebhookRetry{EventID: ev.ID}
 	if w.retry != nil && w.retry.EventID == ev.ID {
-		st = *w.retry
+		st = *w.retry // a takeover goes on with the schedule
 	}
-	policy, clock := w.d.policy, w.d.clock
+	deadline := born.Add(w.d.policy.EventTTL)
 	for {
-		now := clock.Now()
-		deadline := born.Add(policy.EventTTL)
-		next := st.Next
-		if u := w.brk.until(); u.After(next) {
-			next = u
-		}
-		switch {
-		case st.Attempts >= len(policy.Schedule):
-			return w.deadLetter(ctx, ev, &st, fmt.Sprintf("%d attempts failed, last: %s", st.Attempts, st.LastError))
-		case !now.Before(deadline) || next.After(deadline):
-			return w.deadLetter(ctx, ev, &st, fmt.Sprintf("expired after %d attempts, last: %s", st.Attempts, orNone(st.LastError)))
-		case next.After(now):
-			if err := w.flushAcks(ctx); err != nil {
-				return 0, err
-			}
-			if err := clock.Sleep(ctx, next.Sub(now)); err != nil {
-				return 0, err
-			}
-			continue
+		if f, done, err := w.ready(ctx, ev, &st, deadline); done || err != nil {
+			return f, err
 		}
 		res := w.attempt(ctx, s, ev, &head)
 		if ctx.Err() != nil {
 			return 0, ctx.Err() // cut short by shutdown, not by the receiver
 		}
-		st.Attempts++
-		if st.First.IsZero() {
-			st.First = now
+		if f, done, err := w.settle(ctx, s, ev, &head, &st, res, deadline); done || err != nil {
+			return f, err
 		}
-		out := classify(res.status)
-		w.d.metrics.attempts.WithLabelValues(w.id, out.String()).Inc()
-		switch out {
-		case delivered:
-			w.brk.success()
-			w.d.metrics.latency.WithLabelValues(w.id).Observe(clock.Now().Sub(eventTime(ev.ID)).Seconds())
-			w.setStats(func(x *workerStats) { x.LastDelivered, x.HeadEvent, x.NextAttempt = clock.Now(), "", time.Time{} })
-			if err := w.clearRetry(ctx); err != nil {
-				return 0, err
-			}
-			w.reply(ctx, s, ev, &head, &res)
-			return fateDelivered, nil
-		case reject:
-			w.brk.success() // the endpoint is up; it refuses this payload
-			st.LastStatus, st.LastError = res.status, res.describe()
-			return w.deadLetter(ctx, ev, &st, "rejected: "+res.describe())
-		case gone:
-			return 0, w.disable(ctx, s, res)
-		}
-		st.LastStatus, st.LastError = res.status, res.describe()
-		if w.brk.failure(clock.Now()) {
-			w.log.WarnContext(ctx, "webhook breaker open", "until", w.brk.until(), "last", st.LastError)
-		}
-		st.Next = clock.Now().Add(policy.wait(st.Attempts, res.retryAfter))
-		if err := w.saveRetry(ctx, st, deadline); err != nil {
-			return 0, err
-		}
-		w.log.WarnContext(ctx, "webhook attempt failed", "event", ev.ID, "attempt", st.Attempts,
-			"next", st.Next, openqq.LogKeyErr, st.LastError)
 	}
+}
+
+// ready waits until the next attempt of ev may go out: the schedule and the
+// breaker allow it. It dead-letters ev instead (done) when the attempts are
+// used up or the TTL would pass first.
+func (w *worker) ready(ctx context.Context, ev store.StreamEvent, st *store.WebhookRetry, deadline time.Time) (fate, bool, error) {
+	for {
+		now := w.d.clock.Now()
+		next := st.Next
+		if u := w.brk.until(); u.After(next) {
+			next = u
+		}
+		switch {
+		case st.Attempts >= len(w.d.policy.Schedule):
+			f, err := w.deadLetter(ctx, ev, fmt.Sprintf("%d attempts failed, last: %s", st.Attempts, st.LastError))
+			return f, true, err
+		case !now.Before(deadline) || next.After(deadline):
+			f, err := w.deadLetter(ctx, ev, fmt.Sprintf("expired after %d attempts, last: %s", st.Attempts, orNone(st.LastError)))
+			return f, true, err
+		case !next.After(now):
+			return 0, false, nil
+		}
+		if err := w.flushAcks(ctx); err != nil { // what was delivered must not wait for a retry
+			return 0, false, err
+		}
+		if err := w.d.clock.Sleep(ctx, next.Sub(now)); err != nil {
+			return 0, false, err
+		}
+	}
+}
+
+// settle records one attempt's outcome: delivered (and the reply acted on),
+// dead-lettered, the subscriber disabled (errStopped), or the next attempt
+// scheduled (done false).
+func (w *worker) settle(ctx context.Context, s *Subscriber, ev store.StreamEvent, head *postHead, st *store.WebhookRetry, res attemptResult, deadline time.Time) (fate, bool, error) {
+	clock := w.d.clock
+	now := clock.Now()
+	st.Attempts++
+	if st.First.IsZero() {
+		st.First = now
+	}
+	out := classify(res.status)
+	w.d.metrics.attempts.WithLabelValues(w.id, out.String()).Inc()
+	switch out {
+	case delivered:
+		w.brk.success()
+		w.d.metrics.latency.WithLabelValues(w.id).Observe(now.Sub(eventTime(ev.ID)).Seconds())
+		w.setStats(func(x *workerStats) { x.LastDelivered, x.HeadEvent, x.NextAttempt = now, "", time.Time{} })
+		if err := w.clearRetry(ctx); err != nil {
+			return 0, true, err
+		}
+		w.reply(ctx, s, ev, head, &res)
+		return fateDelivered, true, nil
+	case reject:
+		w.brk.success() // the endpoint is up; it refuses this payload
+		f, err := w.deadLetter(ctx, ev, "rejected: "+res.describe())
+		return f, true, err
+	case gone:
+		return 0, true, w.disable(ctx, s)
+	}
+	st.LastStatus, st.LastError = res.status, res.describe()
+	if w.brk.failure(now) {
+		w.log.WarnContext(ctx, "webhook breaker open", "until", w.brk.until(), "last", st.LastError)
+	}
+	st.Next = now.Add(w.d.policy.wait(st.Attempts, res.retryAfter))
+	if err := w.saveRetry(ctx, *st, deadline); err != nil {
+		return 0, true, err
+	}
+	w.log.WarnContext(ctx, "webhook attempt failed", "event", ev.ID, "attempt", st.Attempts,
+		"next", st.Next, openqq.LogKeyErr, st.LastError)
+	return 0, false, nil
 }
 
 func orNone(s string) string {
@@ -189,7 +213,7 @@ func redactErr(err error, rawURL string) error {
 }
 
 // deadLetter gives up on ev: it moves to the subscriber's dead letters.
-func (w *worker) deadLetter(ctx context.Context, ev store.StreamEvent, st *store.WebhookRetry, reason string) (fate, error) {
+func (w *worker) deadLetter(ctx context.Context, ev store.StreamEvent, reason string) (fate, error) {
 	if err := w.d.db.DeadLetterEvent(ctx, w.d.account, w.group, ev, reason); err != nil {
 		return 0, err
 	}
@@ -204,7 +228,7 @@ func (w *worker) deadLetter(ctx context.Context, ev store.StreamEvent, st *store
 
 // disable marks the subscriber disabled after a 410 Gone: nothing more goes
 // there until an operator resumes it. The event stays pending.
-func (w *worker) disable(ctx context.Context, s *Subscriber, res attemptResult) error {
+func (w *worker) disable(ctx context.Context, s *Subscriber) error {
 	reason := fmt.Sprintf("HTTP 410 Gone from %s", redactURL(s.URL))
 	err := w.d.db.SetWebhookStatus(ctx, w.d.account, w.id, store.WebhookStatus{
 		State: StateDisabled, Reason: reason, Since: w.d.clock.Now().UTC(),

@@ -21,14 +21,13 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultAccount          = "default"
-	DefaultRefreshInterval  = 2 * time.Second
-	DefaultLeaseTTL         = 15 * time.Second
-	DefaultBatchSize        = 100
-	DefaultBlock            = 2 * time.Second
-	DefaultCommandDeadline  = 30 * time.Second
-	DefaultReplyMaxAge      = 10 * time.Minute
-	DefaultDeadLetterMaxLen = 10_000
+	DefaultAccount         = "default"
+	DefaultRefreshInterval = 2 * time.Second
+	DefaultLeaseTTL        = 15 * time.Second
+	DefaultBatchSize       = 100
+	DefaultBlock           = 2 * time.Second
+	DefaultCommandDeadline = 30 * time.Second
+	DefaultReplyMaxAge     = 10 * time.Minute
 )
 
 // Options configure a Dispatcher. Store is required; every other zero value
@@ -43,7 +42,9 @@ type Options struct {
 	Subscribers []Subscriber
 	// PostStdout prints every payload that the stdout filter lets through as
 	// one JSON line on Stdout (spec §8.1 post_stdout). StdoutFilter holds
-	// its post_event options; its URL is ignored.
+	// its post_event options; its URL is ignored. The printer is a
+	// subscriber too ("stdout", never stored): of several processes that
+	// print, one prints each event.
 	PostStdout   bool
 	StdoutFilter Subscriber
 	Stdout       io.Writer // os.Stdout when nil
@@ -71,11 +72,10 @@ type Options struct {
 	// AdminTokens guard AdminHandler; none means every admin call is refused.
 	AdminTokens []openqq.Secret
 
-	RefreshInterval  time.Duration // how often the registry is re-read
-	LeaseTTL         time.Duration // per-subscriber delivery lease
-	BatchSize        int           // events read per XREADGROUP
-	Block            time.Duration // XREADGROUP BLOCK, at most 5 s
-	DeadLetterMaxLen int64         // cap of each subscriber's dead letters
+	RefreshInterval time.Duration // how often the registry is re-read
+	LeaseTTL        time.Duration // per-subscriber delivery lease
+	BatchSize       int           // events read per XREADGROUP
+	Block           time.Duration // XREADGROUP BLOCK, at most 5 s
 
 	Clock    Clock
 	Logger   *slog.Logger
@@ -114,45 +114,13 @@ func New(o Options) (*Dispatcher, error) {
 	if o.Store == nil {
 		return nil, errors.New("webhook: new: Store is required")
 	}
-	if o.Account == "" {
-		o.Account = DefaultAccount
-	}
-	setDefault(&o.Timeout, DefaultTimeout)
-	setDefault(&o.ReplyTimeout, DefaultReplyTimeout)
-	setDefault(&o.ReplyMaxAge, DefaultReplyMaxAge)
-	setDefault(&o.CommandDeadline, DefaultCommandDeadline)
-	setDefault(&o.RefreshInterval, DefaultRefreshInterval)
-	setDefault(&o.LeaseTTL, DefaultLeaseTTL)
-	setDefault(&o.BatchSize, DefaultBatchSize)
-	setDefault(&o.Block, DefaultBlock)
-	setDefault(&o.DeadLetterMaxLen, DefaultDeadLetterMaxLen)
-	o.Block = min(o.Block, 5*time.Second)
-	if o.UserAgent == "" {
-		o.UserAgent = "openqq-relay/" + openqq.Version
-	}
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
-	}
-	if o.Clock == nil {
-		o.Clock = realClock{}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.Registry == nil {
-		o.Registry = prometheus.NewRegistry()
-	}
-	if o.Owner == "" {
-		o.Owner = newOwner()
-	}
-	secrets := make([]string, len(o.Secrets))
-	copy(secrets, o.Secrets)
-	signer, err := NewSigner(secrets)
+	o = o.withDefaults()
+	signer, err := NewSigner(o.Secrets)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: new: %w", err)
 	}
-	for i := range o.Subscribers {
-		s := &o.Subscribers[i]
+	subs := make([]Subscriber, len(o.Subscribers))
+	for i, s := range o.Subscribers {
 		if s.ID == "" {
 			s.ID = ConfigID(s.URL)
 		}
@@ -160,7 +128,9 @@ func New(o Options) (*Dispatcher, error) {
 		if err := s.check(); err != nil {
 			return nil, fmt.Errorf("webhook: new: subscriber %d: %w", i+1, err)
 		}
+		subs[i] = s
 	}
+	o.Subscribers = subs
 	o.StdoutFilter.ID, o.StdoutFilter.URL, o.StdoutFilter.Source = StdoutID, "", SourceLocal
 	m, err := newMetrics(o.Registry, o.Account)
 	if err != nil {
@@ -181,6 +151,41 @@ func New(o Options) (*Dispatcher, error) {
 		known:   map[string]bool{},
 		workers: map[string]*worker{},
 	}, nil
+}
+
+// withDefaults fills the zero values.
+func (o Options) withDefaults() Options {
+	if o.Account == "" {
+		o.Account = DefaultAccount
+	}
+	setDefault(&o.Timeout, DefaultTimeout)
+	setDefault(&o.ReplyTimeout, DefaultReplyTimeout)
+	setDefault(&o.ReplyMaxAge, DefaultReplyMaxAge)
+	setDefault(&o.CommandDeadline, DefaultCommandDeadline)
+	setDefault(&o.RefreshInterval, DefaultRefreshInterval)
+	setDefault(&o.LeaseTTL, DefaultLeaseTTL)
+	setDefault(&o.BatchSize, DefaultBatchSize)
+	setDefault(&o.Block, DefaultBlock)
+	o.Block = min(o.Block, 5*time.Second)
+	if o.UserAgent == "" {
+		o.UserAgent = "openqq-relay/" + openqq.Version
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Owner == "" {
+		o.Owner = newOwner()
+	}
+	return o
 }
 
 // noRedirects copies c (or builds a keep-alive client) so that redirects are
