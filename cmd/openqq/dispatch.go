@@ -65,14 +65,12 @@ type dispatchConfig struct {
 const maxAttemptTimeout = 2 * time.Minute
 
 // Validate checks the configuration and parses the lists; each error names
-// its variable.
+// its variable. OPENQQ_REDIS_URL is runDispatch's to check: `openqq up`
+// may run on its embedded Redis.
 func (c *dispatchConfig) Validate() error {
 	var errs []error
 	bad := func(v, format string, args ...any) {
 		errs = append(errs, &ConfigError{Var: v, Err: fmt.Errorf(format, args...)})
-	}
-	if c.RedisURL == "" {
-		bad("OPENQQ_REDIS_URL", "required (redis://host:port/db)")
 	}
 	if !relay.ValidAccount(c.Account) {
 		bad("OPENQQ_ACCOUNT", "%q is not an account name (letters, digits, _.@-)", c.Account)
@@ -227,9 +225,11 @@ func loadDispatchConfig(environ map[string]string) (*dispatchConfig, error) {
 }
 
 // startDispatch builds the dispatcher, registers the configured subscribers
-// (so that no event appended after it returns is missed) and runs it in g.
-// `openqq connector` and `openqq up` call it to run the dispatcher
-// in-process; mount d.AdminHandler() on their admin listener.
+// (so that no event appended after it returns is missed: call it before the
+// connector starts) and runs it in g. `openqq connector` and `openqq up` call
+// it with loadDispatchConfig's result to run the dispatcher in-process, and
+// serve d.AdminHandler() (paths /webhook/…) on their admin listener, or
+// dispatchAdminHandler with /metrics and /healthz.
 func startDispatch(ctx context.Context, g *errgroup.Group, cfg *dispatchConfig, db *store.DB, log *slog.Logger, reg prometheus.Registerer) (*webhook.Dispatcher, error) {
 	stdoutFilter := webhook.Subscriber{PostEvent: &cfg.PostEvent}
 	if len(cfg.subscribers) > 0 {
@@ -286,6 +286,9 @@ func runDispatch(ctx context.Context, args []string) error {
 	cfg, err := loadDispatchConfig(nil)
 	if err != nil {
 		return err
+	}
+	if cfg.RedisURL == "" {
+		return &ConfigError{Var: "OPENQQ_REDIS_URL", Err: errors.New("required (redis://host:port/db)")}
 	}
 	log := cfg.Logger()
 	slog.SetDefault(log)
