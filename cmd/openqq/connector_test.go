@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/openqq-relay/openqq"
+)
+
+func TestConnectorConfigDefaults(t *testing.T) {
+	cfg, err := loadConnectorConfig(map[string]string{"OPENQQ_REDIS_URL": "redis://127.0.0.1:6379/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := connectorConfig{
+		RedisURL: "redis://127.0.0.1:6379/0", Account: "default", Backend: "webqq",
+		SendInterval: 3 * time.Second, AdminListen: "127.0.0.1:9090",
+		RefreshInterval: 600 * time.Second, CheckEventMax: 20, PostEvent: true,
+		LeaseTTL: 15 * time.Second, Logging: Logging{Level: "info"},
+	}
+	if !reflect.DeepEqual(*cfg, want) {
+		t.Errorf("defaults = %+v\nwant %+v", *cfg, want)
+	}
+	if got := cfg.postEventList(); !reflect.DeepEqual(got, openqq.DefaultPostEventList) {
+		t.Errorf("post event list = %v", got)
+	}
+}
+
+func TestConnectorConfigValues(t *testing.T) {
+	cfg, err := loadConnectorConfig(map[string]string{
+		"OPENQQ_REDIS_URL": "redis://r:6379/1", "OPENQQ_ACCOUNT": "12345", "OPENQQ_BACKEND": "sandbox",
+		"OPENQQ_SEND_INTERVAL": "0", "OPENQQ_ADMIN_LISTEN": "off", "OPENQQ_POST_EVENT": "false",
+		"OPENQQ_POST_EVENT_LIST": "new_friend, lose_friend ,", "OPENQQ_CHECK_EVENT_MAX": "5",
+		"OPENQQ_REFRESH_INTERVAL": "1m", "OPENQQ_LEASE_TTL": "3s", "OPENQQ_QQ_PASSWORD": "pw",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SendInterval != 0 || cfg.AdminListen != "off" || cfg.PostEvent || cfg.CheckEventMax != 5 ||
+		cfg.RefreshInterval != time.Minute || cfg.LeaseTTL != 3*time.Second || cfg.QQPassword != "pw" ||
+		!reflect.DeepEqual(cfg.postEventList(), []string{"new_friend", "lose_friend"}) {
+		t.Errorf("config = %+v", *cfg)
+	}
+}
+
+// Every bad value is reported with the variable that holds it.
+func TestConnectorConfigErrors(t *testing.T) {
+	cases := []struct {
+		env map[string]string
+		bad string
+	}{
+		{map[string]string{}, "OPENQQ_REDIS_URL"},
+		{map[string]string{"OPENQQ_ACCOUNT": "a{b}"}, "OPENQQ_ACCOUNT"},
+		{map[string]string{"OPENQQ_BACKEND": "onebot"}, "OPENQQ_BACKEND"},
+		{map[string]string{"OPENQQ_WEBQQ_ENDPOINT": "ftp://x"}, "OPENQQ_WEBQQ_ENDPOINT"},
+		{map[string]string{"OPENQQ_BACKEND": "sandbox", "OPENQQ_WEBQQ_ENDPOINT": "http://x"}, "OPENQQ_WEBQQ_ENDPOINT"},
+		{map[string]string{"OPENQQ_SEND_INTERVAL": "-1s"}, "OPENQQ_SEND_INTERVAL"},
+		{map[string]string{"OPENQQ_SEND_INTERVAL": "soon"}, "OPENQQ_SEND_INTERVAL"},
+		{map[string]string{"OPENQQ_ADMIN_LISTEN": "9090"}, "OPENQQ_ADMIN_LISTEN"},
+		{map[string]string{"OPENQQ_REFRESH_INTERVAL": "1s"}, "OPENQQ_REFRESH_INTERVAL"},
+		{map[string]string{"OPENQQ_CHECK_EVENT_MAX": "0"}, "OPENQQ_CHECK_EVENT_MAX"},
+		{map[string]string{"OPENQQ_CHECK_EVENT_MAX": "many"}, "OPENQQ_CHECK_EVENT_MAX"},
+		{map[string]string{"OPENQQ_POST_EVENT": "maybe"}, "OPENQQ_POST_EVENT"},
+		{map[string]string{"OPENQQ_LEASE_TTL": "10ms"}, "OPENQQ_LEASE_TTL"},
+		{map[string]string{"OPENQQ_LOG_LEVEL": "loud"}, "OPENQQ_LOG_LEVEL"},
+	}
+	for _, c := range cases {
+		env := map[string]string{"OPENQQ_REDIS_URL": "redis://127.0.0.1:6379/0"}
+		if c.bad == "OPENQQ_REDIS_URL" {
+			env = map[string]string{}
+		}
+		for k, v := range c.env {
+			env[k] = v
+		}
+		_, err := loadConnectorConfig(env)
+		ce, ok := errors.AsType[*ConfigError](err)
+		if !ok || ce.Var != c.bad {
+			t.Errorf("%v: error %v, want one naming %s", c.env, err, c.bad)
+		}
+	}
+}
