@@ -55,9 +55,12 @@
 //
 // With secrets configured every attempt carries Standard Webhooks headers
 // (webhook-id, webhook-timestamp, webhook-signature: one "v1,<base64
-// HMAC-SHA256 of id.timestamp.body>" per secret, for rotation) and the
-// OneBot v11 header X-Signature: sha1=<hex HMAC-SHA1 of the body> with the
-// first secret. webhook-id is sent even unsigned: it is the idempotency key.
+// HMAC-SHA256 of id.timestamp.body>" per secret, for rotation; a "whsec_"
+// secret is the base64 of its key) and the OneBot v11 header X-Signature:
+// sha1=<hex HMAC-SHA1 of the body>, keyed with the first secret as written,
+// as OneBot receivers configure it. webhook-id is sent even unsigned: it is
+// the idempotency key. Receivers should reject timestamps more than 5 min
+// away from their clock.
 //
 // # Replies
 //
