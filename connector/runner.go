@@ -252,6 +252,7 @@ func (r *Runner) session(ctx context.Context, lease store.Lease) error {
 	// The lease is kept until the very end, across the drain.
 	r.fence.lift()
 	sessCtx, endSession := context.WithCancelCause(ctx)
+	defer endSession(nil)
 	leaseCtx, stopLease := context.WithCancel(base)
 	held := make(chan store.Lease, 1)
 	wg.Go(func() { held <- r.keepLease(leaseCtx, lease, endSession) })
@@ -281,7 +282,19 @@ func (r *Runner) session(ctx context.Context, lease store.Lease) error {
 	r.drain(&inflight, stopExec)
 
 	lost := errors.Is(cause, errLeaseLost)
-	if lost { // the state is the new owner's now; ours goes back to init
+	r.finish(base, out, lost)
+	stopLease()
+	if l := <-held; !lost {
+		r.releaseLease(base, l)
+	}
+	return cause
+}
+
+// finish publishes stop and sets state stop, unless the lease was lost (the
+// account's state is the new owner's then, and ours goes back to init), and
+// flushes the session's writes, at most flushTimeout.
+func (r *Runner) finish(ctx context.Context, out *outbox, lost bool) {
+	if lost {
 		r.mu.Lock()
 		r.st.State = openqq.StateInit
 		r.mu.Unlock()
@@ -293,16 +306,11 @@ func (r *Runner) session(ctx context.Context, lease store.Lease) error {
 			return r.db.DeleteQRCode(ctx, r.account)
 		}})
 	}
-	flushCtx, cancel := context.WithTimeout(base, flushTimeout)
-	if err := out.flush(flushCtx); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	if err := out.flush(ctx); err != nil {
 		r.log.ErrorContext(ctx, "stopping with unwritten events", "pending", out.pending())
 	}
-	cancel()
-	stopLease()
-	if l := <-held; !lost {
-		r.releaseLease(base, l)
-	}
-	return cause
 }
 
 // drain waits for in-flight commands, at most DrainTimeout; then cancels

@@ -42,61 +42,69 @@ func (r *Runner) drive(ctx context.Context) error {
 	if err := r.login(ctx); err != nil {
 		return err
 	}
-	refresh := time.NewTicker(r.o.RefreshInterval)
-	defer refresh.Stop()
-	var reloginAt, stopAt <-chan time.Time
-	var lastSenderRefresh time.Time
+	d := &driver{refresh: time.NewTicker(r.o.RefreshInterval)}
+	defer d.refresh.Stop()
 	for {
 		pollCtx, stopPoll := context.WithCancel(ctx)
 		polled := make(chan error, 1)
 		unknown := make(chan struct{}, 1)
-		go func() { polled <- r.poll(pollCtx, unknown) }() // owned: every path below waits for polled
-		relogin := false
-		for !relogin {
-			select {
-			case <-ctx.Done():
-				stopPoll()
-				<-polled
-				return context.Cause(ctx)
-			case err := <-polled:
-				stopPoll()
-				if errors.Is(err, openqq.ErrForcedOffline) {
-					r.log.ErrorContext(ctx, "forced offline; stopping")
-					return fmt.Errorf("connector: session: %w", err)
-				}
-				r.log.WarnContext(ctx, "session lost; logging in again", openqq.LogKeyErr, err)
-				polled = nil
-				relogin = true
-			case <-refresh.C:
-				r.refreshLogged(ctx, "periodic")
-			case <-unknown:
-				if time.Since(lastSenderRefresh) >= unknownSenderRefresh {
-					lastSenderRefresh = time.Now()
-					r.refreshLogged(ctx, "unknown sender")
-				}
-			case c := <-r.ctl:
-				if c == controlStop {
-					stopAt = time.After(controlAfter)
-				} else {
-					reloginAt = time.After(controlAfter)
-				}
-			case <-reloginAt:
-				reloginAt = nil
-				r.log.InfoContext(ctx, "relogin requested")
-				relogin = true
-			case <-stopAt:
-				r.log.InfoContext(ctx, "stop requested")
-				stopPoll()
-				<-polled
-				return errStopRequested
-			}
-		}
+		go func() { polled <- r.poll(pollCtx, unknown) }() // owned: waited for below
+		pollEnded, err := r.supervise(ctx, d, polled, unknown)
 		stopPoll()
-		if polled != nil {
+		if !pollEnded {
 			<-polled
+		}
+		if err != nil {
+			return err
 		}
 		if err := r.relogin(ctx); err != nil {
 			return err
+		}
+	}
+}
+
+// driver is what the session driver keeps across relogins.
+type driver struct {
+	refresh           *time.Ticker
+	reloginAt, stopAt <-chan time.Time // pending control requests
+	lastSenderRefresh time.Time
+}
+
+// supervise waits while polling runs: it refreshes the contacts and takes
+// control requests until a relogin is due (nil) or the session ends (the
+// reason). pollEnded says whether polled has been received.
+func (r *Runner) supervise(ctx context.Context, d *driver, polled <-chan error, unknown <-chan struct{}) (pollEnded bool, err error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return false, context.Cause(ctx)
+		case err := <-polled:
+			if errors.Is(err, openqq.ErrForcedOffline) {
+				r.log.ErrorContext(ctx, "forced offline; stopping")
+				return true, fmt.Errorf("connector: session: %w", err)
+			}
+			r.log.WarnContext(ctx, "session lost; logging in again", openqq.LogKeyErr, err)
+			return true, nil
+		case <-d.refresh.C:
+			r.refreshLogged(ctx, "periodic")
+		case <-unknown:
+			if time.Since(d.lastSenderRefresh) >= unknownSenderRefresh {
+				d.lastSenderRefresh = time.Now()
+				r.refreshLogged(ctx, "unknown sender")
+			}
+		case c := <-r.ctl:
+			if c == controlStop {
+				d.stopAt = time.After(controlAfter)
+			} else {
+				d.reloginAt = time.After(controlAfter)
+			}
+		case <-d.reloginAt:
+			d.reloginAt = nil
+			r.log.InfoContext(ctx, "relogin requested")
+			return false, nil
+		case <-d.stopAt:
+			r.log.InfoContext(ctx, "stop requested")
+			return false, errStopRequested
 		}
 	}
 }
