@@ -112,11 +112,21 @@ func (c *connectorConfig) Validate() error {
 func (c *connectorConfig) logEffective(log *slog.Logger) {
 	log.Info("connector config",
 		"redis_url", c.RedisURL, openqq.LogKeyAccount, c.Account, "backend", c.Backend,
-		"webqq_endpoint", c.WebQQEndpoint, "qq_password", c.QQPassword != "",
+		"webqq_endpoint", redactURL(c.WebQQEndpoint), "qq_password", c.QQPassword != "",
 		"send_interval", c.SendInterval, "admin_listen", c.AdminListen,
 		"refresh_interval", c.RefreshInterval, "check_event_max", c.CheckEventMax,
 		"post_event", c.PostEvent, "post_event_list", c.postEventList(),
 		"lease_ttl", c.LeaseTTL, "log_level", c.Level)
+}
+
+// redactURL drops the user information and query of a URL for the log.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	u.User, u.RawQuery = nil, ""
+	return u.String()
 }
 
 // postEventList is the configured list, or the original's default.
