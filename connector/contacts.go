@@ -65,7 +65,7 @@ func (r *Runner) removeMembers(groupID openqq.ID, gone []openqq.Member) {
 
 // saveSnapshot queues the snapshot for the relay's read endpoints.
 func (r *Runner) saveSnapshot(c *openqq.Contacts) {
-	r.out.Load().add(write{key: "contacts", op: "save contacts", fn: func(ctx context.Context) error {
+	r.sessionWrite("contacts", "save contacts", func(ctx context.Context) error {
 		return r.db.SaveContacts(ctx, r.account, c)
-	}})
+	})
 }

@@ -91,6 +91,9 @@ func TestStandbyTakesOver(t *testing.T) {
 	}
 	f1.Restore()
 	waitFor(t, "the first to stand by", func() bool { return first.State() == openqq.StateInit })
+	if got := e.state().Owner; got != second.Owner() {
+		t.Errorf("state record written by %s after the takeover, want the new owner only", got)
+	}
 	if e.srv.Polling(first.client) {
 		t.Error("the first connector still polls after losing the lease")
 	}

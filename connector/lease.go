@@ -77,7 +77,7 @@ func (r *Runner) keepLease(ctx context.Context, l store.Lease, endSession contex
 				r.log.WarnContext(ctx, "lease had expired while redis was away; taken again")
 			} else if errors.Is(err, store.ErrLeaseHeld) {
 				cancel()
-				r.fence.drop()
+				r.fence.lose()
 				r.metrics.leaseHeld.Set(0)
 				r.log.ErrorContext(ctx, "lease taken over by another connector; ending the session")
 				endSession(errLeaseLost)
@@ -110,10 +110,17 @@ func (r *Runner) keepLease(ctx context.Context, l store.Lease, endSession contex
 // its context is live while it is, and is cancelled when it is not, which
 // cuts a poll in progress short.
 type fence struct {
-	mu     sync.Mutex // guards ctx and cancel
+	mu     sync.Mutex // guards the fields below
 	ctx    context.Context
 	cancel context.CancelFunc
+	lost   bool // another connector owns the account now
 }
+
+// Answers of fence.check to a write of the account's session data.
+var (
+	errFenced   = errors.New("connector: lease not confirmed; write held back")
+	errNotOwner = errors.New("connector: lease lost; write dropped")
+)
 
 func newFence() *fence {
 	f := &fence{}
@@ -129,15 +136,41 @@ func (f *fence) current() context.Context {
 	return f.ctx
 }
 
-// lift marks the lease confirmed, reporting whether it was down.
+// lift marks the lease confirmed (a new tenure clears lost), reporting
+// whether it was down.
 func (f *fence) lift() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lost = false
 	if f.ctx.Err() == nil {
 		return false
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	return true
+}
+
+// lose marks the lease taken over by another connector.
+func (f *fence) lose() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost = true
+	f.cancel()
+}
+
+// check is asked before writing the account's session data (state record,
+// cookies, QR code, contacts), which belong to the lease owner alone: a
+// transient errFenced while the lease is unconfirmed (the write waits), a
+// permanent errNotOwner once it is lost (the write is dropped).
+func (f *fence) check() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.lost:
+		return errNotOwner
+	case f.ctx.Err() != nil:
+		return errFenced
+	}
+	return nil
 }
 
 // drop marks the lease unconfirmed.
@@ -192,9 +225,13 @@ func (r *Runner) retry(ctx context.Context, op string, fn func(context.Context) 
 			r.redisOK.Store(true)
 			return err
 		}
-		r.redisOK.Store(false)
-		r.metrics.redisErrors.Inc()
-		r.log.WarnContext(ctx, "redis call failed, retrying", "op", op, openqq.LogKeyErr, err)
+		if errors.Is(err, errFenced) { // not Redis's fault: wait for the lease
+			r.log.DebugContext(ctx, "write waits for the lease", "op", op)
+		} else {
+			r.redisOK.Store(false)
+			r.metrics.redisErrors.Inc()
+			r.log.WarnContext(ctx, "redis call failed, retrying", "op", op, openqq.LogKeyErr, err)
+		}
 		if !b.wait(ctx) {
 			return ctx.Err()
 		}
@@ -204,7 +241,7 @@ func (r *Runner) retry(ctx context.Context, op string, fn func(context.Context) 
 // permanent reports whether a store error is an answer rather than an outage.
 func permanent(err error) bool {
 	for _, s := range []error{store.ErrInvalid, store.ErrNotFound, store.ErrDuplicate,
-		store.ErrExpired, store.ErrLeaseHeld, store.ErrLeaseLost} {
+		store.ErrExpired, store.ErrLeaseHeld, store.ErrLeaseLost, errNotOwner} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -77,6 +78,22 @@ func (o *outbox) add(w write) {
 	o.notify()
 }
 
+// dropKeyed forgets the pending writes of session data (all keyed ones),
+// once the lease is lost: they are the new owner's to make.
+func (o *outbox) dropKeyed() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	kept := o.ops[:0]
+	for _, w := range o.ops {
+		if w.key == "" {
+			kept = append(kept, w)
+		}
+	}
+	clear(o.ops[len(kept):])
+	o.ops = kept
+	o.notify()
+}
+
 // dropOldestEvent makes room when Redis has been away too long. Losing an
 // event is lost work, so it is logged as an error.
 func (o *outbox) dropOldestEvent() {
@@ -138,7 +155,11 @@ func (o *outbox) run(ctx context.Context) {
 		if !ok {
 			break
 		}
-		if err := o.retry(ctx, w.op, w.fn); err != nil && ctx.Err() == nil {
+		switch err := o.retry(ctx, w.op, w.fn); {
+		case err == nil, ctx.Err() != nil:
+		case errors.Is(err, errNotOwner):
+			o.log.Info("session data not written: another connector owns the account", "op", w.op)
+		default:
 			o.log.Error("redis write failed for good, dropped", "op", w.op, openqq.LogKeyErr, err)
 		}
 		o.done()

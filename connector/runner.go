@@ -295,21 +295,24 @@ func (r *Runner) session(ctx context.Context, lease store.Lease) error {
 // flushes the session's writes, at most flushTimeout.
 func (r *Runner) finish(ctx context.Context, out *outbox, lost bool) {
 	if lost {
+		out.dropKeyed()
+	} else {
+		r.publish(openqq.NewEventPost(openqq.EventStop))
+		r.setState(openqq.StateStop)
+		r.sessionWrite("qrcode", "delete qrcode", func(ctx context.Context) error {
+			return r.db.DeleteQRCode(ctx, r.account)
+		})
+	}
+	flushCtx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	if err := out.flush(flushCtx); err != nil {
+		r.log.ErrorContext(ctx, "stopping with unwritten events", "pending", out.pending())
+	}
+	if lost { // set last: a standby runner has written nothing since
 		r.mu.Lock()
 		r.st.State = openqq.StateInit
 		r.mu.Unlock()
 		r.metrics.setState(openqq.StateInit)
-	} else {
-		r.publish(openqq.NewEventPost(openqq.EventStop))
-		r.setState(openqq.StateStop)
-		out.add(write{key: "qrcode", op: "delete qrcode", fn: func(ctx context.Context) error {
-			return r.db.DeleteQRCode(ctx, r.account)
-		}})
-	}
-	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
-	defer cancel()
-	if err := out.flush(ctx); err != nil {
-		r.log.ErrorContext(ctx, "stopping with unwritten events", "pending", out.pending())
 	}
 }
 

@@ -236,9 +236,9 @@ func (r *Runner) login(ctx context.Context) error {
 		r.setState(openqq.StateUpdating)
 		r.setLoginTime(time.Now())
 		r.exportCookies(ctx)
-		r.out.Load().add(write{key: "qrcode", op: "delete qrcode", fn: func(ctx context.Context) error {
+		r.sessionWrite("qrcode", "delete qrcode", func(ctx context.Context) error {
 			return r.db.DeleteQRCode(ctx, r.account)
-		}})
+		})
 		if err := r.loadContacts(ctx); err != nil {
 			if ctx.Err() != nil {
 				return context.Cause(ctx)

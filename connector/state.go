@@ -63,11 +63,22 @@ func (r *Runner) waitRunning(ctx context.Context) bool {
 	}
 }
 
+// sessionWrite queues a write of the account's session data under key. It
+// runs only while this connector's lease is confirmed (fence.check).
+func (r *Runner) sessionWrite(key, op string, fn func(ctx context.Context) error) {
+	r.out.Load().add(write{key: key, op: op, fn: func(ctx context.Context) error {
+		if err := r.fence.check(); err != nil {
+			return err
+		}
+		return fn(ctx)
+	}})
+}
+
 // writeState queues a write of the whole state record. The record is read
 // when the write runs, so a backlog writes the newest one; while running
 // the write also proves liveness (the heartbeat field).
 func (r *Runner) writeState() {
-	r.out.Load().add(write{key: "state", op: "set state", fn: func(ctx context.Context) error {
+	r.sessionWrite("state", "set state", func(ctx context.Context) error {
 		r.mu.Lock()
 		if r.st.State == openqq.StateRunning {
 			r.st.Heartbeat = time.Now()
@@ -75,7 +86,7 @@ func (r *Runner) writeState() {
 		st := r.st
 		r.mu.Unlock()
 		return r.db.SetState(ctx, r.account, st)
-	}})
+	})
 }
 
 // setLoginTime records a successful login in the state record.
@@ -161,9 +172,9 @@ func (o observer) QRCode(png []byte) {
 	r := o.r
 	r.log.Info("new qr code to scan", "bytes", len(png))
 	img := append([]byte(nil), png...)
-	r.out.Load().add(write{key: "qrcode", op: "set qrcode", fn: func(ctx context.Context) error {
+	r.sessionWrite("qrcode", "set qrcode", func(ctx context.Context) error {
 		return r.db.SetQRCode(ctx, r.account, img, qrcodeTTL)
-	}})
+	})
 	r.publish(openqq.NewEventPost(openqq.EventInputQRCode, r.qrcodeName(), mimeBase64(img)))
 }
 
@@ -175,7 +186,7 @@ func (o observer) CookiesChanged(jar []byte) { o.r.saveCookies(jar) }
 
 func (r *Runner) saveCookies(jar []byte) {
 	b := append([]byte(nil), jar...)
-	r.out.Load().add(write{key: "cookies", op: "save cookies", fn: func(ctx context.Context) error {
+	r.sessionWrite("cookies", "save cookies", func(ctx context.Context) error {
 		return r.db.SaveCookies(ctx, r.account, b)
-	}})
+	})
 }
