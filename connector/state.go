@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/openqq-relay/openqq"
-	"github.com/openqq-relay/openqq/store"
 )
 
 // setState moves the state machine (spec §3): a change of value is logged,
@@ -101,13 +100,6 @@ func (r *Runner) polled(t time.Time) {
 	r.mu.Lock()
 	r.st.LastPoll = t
 	r.mu.Unlock()
-}
-
-// record returns a copy of the state record.
-func (r *Runner) record() store.State {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.st
 }
 
 // heartbeat rewrites the state record every HeartbeatInterval while
