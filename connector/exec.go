@@ -121,21 +121,21 @@ func (r *Runner) sendSessMessage(ctx context.Context, p params) openqq.Result {
 		return r.errorResult(ctx, err)
 	}
 	member := p.selectors(memberSelectors)
+	// The first matching group or discussion decides, as the original's
+	// scalar search did.
 	switch {
 	case p.has("group_id") || p.has("group_uid"):
-		for _, g := range c.SearchGroups(p.selectors(groupSelectors)) {
-			if found := g.SearchMembers(member); len(found) > 0 {
-				return r.send(ctx, p, openqq.Outgoing{Type: openqq.SessMessage, TargetID: found[0].ID, GroupID: g.ID})
+		if gs := c.SearchGroups(p.selectors(groupSelectors)); len(gs) > 0 {
+			if found := gs[0].SearchMembers(member); len(found) > 0 {
+				return r.send(ctx, p, openqq.Outgoing{Type: openqq.SessMessage, TargetID: found[0].ID, GroupID: gs[0].ID})
 			}
-			break // the first matching group decides, as the original's scalar search
 		}
 		return openqq.ErrorResult(openqq.ErrGroupMemberNotFound)
 	case p.has("discuss_id"):
-		for _, d := range c.SearchDiscusses(p.selectors(map[string]string{"discuss_id": "id"})) {
-			if found := d.SearchMembers(member); len(found) > 0 {
-				return r.send(ctx, p, openqq.Outgoing{Type: openqq.SessMessage, TargetID: found[0].ID, DiscussID: d.ID})
+		if ds := c.SearchDiscusses(p.selectors(map[string]string{"discuss_id": "id"})); len(ds) > 0 {
+			if found := ds[0].SearchMembers(member); len(found) > 0 {
+				return r.send(ctx, p, openqq.Outgoing{Type: openqq.SessMessage, TargetID: found[0].ID, DiscussID: ds[0].ID})
 			}
-			break
 		}
 		return openqq.ErrorResult(openqq.ErrDiscussMemberNotFound)
 	}
