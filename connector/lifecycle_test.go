@@ -3,6 +3,8 @@ package connector_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,6 +21,11 @@ func TestLoginByQRCode(t *testing.T) {
 	h := e.start(nil)
 
 	e.waitState(openqq.StateScaning)
+	admin := httptest.NewServer(h.AdminHandler())
+	t.Cleanup(admin.Close)
+	if code, body := get(t, admin.URL+"/healthz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "scaning") {
+		t.Errorf("healthz while scanning = %d %s", code, body)
+	}
 	png, err := e.db.QRCode(t.Context(), e.acct)
 	if err != nil || len(png) == 0 {
 		t.Fatalf("qr code in redis while scanning: %q, %v", png, err)
