@@ -207,6 +207,26 @@ func newBackend(cfg *connectorConfig, log *slog.Logger) (connector.Backend, func
 	return webqq.New(o), srv.Close, nil
 }
 
+// openStoreRetrying opens the store, waiting for a Redis that does not
+// answer yet (a connector started before its Redis); other errors, such as
+// a malformed URL or a refused password, are returned at once.
+func openStoreRetrying(ctx context.Context, url string, log *slog.Logger) (*store.DB, error) {
+	wait := 100 * time.Millisecond
+	for {
+		db, err := store.Open(ctx, store.Options{URL: url, Logger: log})
+		if _, unreachable := errors.AsType[*net.OpError](err); err == nil || !unreachable || ctx.Err() != nil {
+			return db, err
+		}
+		log.Warn("redis unreachable, retrying", openqq.LogKeyErr, err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
 // runConnector holds the account's QQ session until ctx ends (SIGTERM) or
 // the client stops, serving /healthz and /metrics on OPENQQ_ADMIN_LISTEN.
 func runConnector(ctx context.Context, args []string) error {
@@ -220,7 +240,7 @@ func runConnector(ctx context.Context, args []string) error {
 	log := cfg.Logger()
 	slog.SetDefault(log)
 	cfg.logEffective(log)
-	db, err := store.Open(ctx, store.Options{URL: string(cfg.RedisURL), Logger: log})
+	db, err := openStoreRetrying(ctx, string(cfg.RedisURL), log)
 	if err != nil {
 		return fmt.Errorf("openqq connector: %w", err)
 	}

@@ -25,36 +25,36 @@ import (
 	"github.com/openqq-relay/openqq/store"
 )
 
-// buildOnce builds the openqq binary once per test run.
-var buildOnce struct {
+// connBuild builds the openqq binary once per test run.
+var connBuild struct {
 	sync.Once
 	path string
 	err  error
 	out  []byte
 }
 
-// openqqBinary is the built binary (go build ./cmd/openqq).
-func openqqBinary(t *testing.T) string {
+// connBinary is the built binary (go build ./cmd/openqq).
+func connBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	connBuild.Do(func() {
 		dir, err := os.MkdirTemp("", "openqq-bin-")
 		if err != nil {
-			buildOnce.err = err
+			connBuild.err = err
 			return
 		}
-		buildOnce.path = filepath.Join(dir, "openqq")
-		cmd := exec.Command("go", "build", "-o", buildOnce.path, ".")
-		buildOnce.out, buildOnce.err = cmd.CombinedOutput()
+		connBuild.path = filepath.Join(dir, "openqq")
+		cmd := exec.Command("go", "build", "-o", connBuild.path, ".")
+		connBuild.out, connBuild.err = cmd.CombinedOutput()
 	})
-	if buildOnce.err != nil {
-		t.Fatalf("go build: %v\n%s", buildOnce.err, buildOnce.out)
+	if connBuild.err != nil {
+		t.Fatalf("go build: %v\n%s", connBuild.err, connBuild.out)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(buildOnce.path)) })
-	return buildOnce.path
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(connBuild.path)) })
+	return connBuild.path
 }
 
-// testRedisURL is OPENQQ_TEST_REDIS_URL, else an embedded Redis for the test.
-func testRedisURL(t *testing.T) string {
+// connRedisURL is OPENQQ_TEST_REDIS_URL, else an embedded Redis for the test.
+func connRedisURL(t *testing.T) string {
 	if u := os.Getenv("OPENQQ_TEST_REDIS_URL"); u != "" {
 		return u
 	}
@@ -66,7 +66,7 @@ func testRedisURL(t *testing.T) string {
 	return e.URL()
 }
 
-func freeAddr(t *testing.T) string {
+func connFreeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -75,17 +75,17 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// proc is one run of the binary.
-type proc struct {
+// connProc is one run of the binary.
+type connProc struct {
 	cmd  *exec.Cmd
 	out  *bytes.Buffer // stdout and stderr; read after done
 	done chan struct{}
 	err  error
 }
 
-func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
+func startConnProc(t *testing.T, bin string, env []string, args ...string) *connProc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), out: &bytes.Buffer{}, done: make(chan struct{})}
+	p := &connProc{cmd: exec.Command(bin, args...), out: &bytes.Buffer{}, done: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -102,16 +102,16 @@ func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
 	return p
 }
 
-// sendGate sits in front of the sandbox: while held, a send request waits
+// connSendGate sits in front of the sandbox: while held, a send request waits
 // at the gate (the command is in flight) and is then refused, so it never
 // reaches the sandbox.
-type sendGate struct {
+type connSendGate struct {
 	mu      sync.Mutex
 	held    chan struct{} // non-nil while holding; closed to let go
 	arrived chan struct{} // gets a value when a send is held
 }
 
-func (g *sendGate) wrap(h http.Handler) http.Handler {
+func (g *connSendGate) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		held := g.held
@@ -126,13 +126,13 @@ func (g *sendGate) wrap(h http.Handler) http.Handler {
 	})
 }
 
-func (g *sendGate) hold() {
+func (g *connSendGate) hold() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.held, g.arrived = make(chan struct{}), make(chan struct{}, 1)
 }
 
-func (g *sendGate) release() {
+func (g *connSendGate) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.held != nil {
@@ -141,7 +141,7 @@ func (g *sendGate) release() {
 	}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func connWaitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
@@ -152,8 +152,8 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// binaryEnv is the process environment minus OPENQQ_* settings, plus vars.
-func binaryEnv(vars map[string]string) []string {
+// connEnv is the process environment minus OPENQQ_* settings, plus vars.
+func connEnv(vars map[string]string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "OPENQQ_") {
@@ -176,8 +176,8 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := openqqBinary(t)
-	url := testRedisURL(t)
+	bin := connBinary(t)
+	url := connRedisURL(t)
 	ctx := t.Context()
 	db, err := store.Open(ctx, store.Options{URL: url, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -188,14 +188,14 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 
 	srv := sandbox.NewUnstartedServer(sandbox.Options{PollHold: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(srv.Close)
-	gate := &sendGate{}
+	gate := &connSendGate{}
 	front := httptest.NewServer(gate.wrap(srv.Handler()))
 	t.Cleanup(front.Close)
 	t.Cleanup(gate.release)
 	srv.ConfirmQR() // the first QR code is scanned and confirmed at once
 
-	admin := freeAddr(t)
-	env := binaryEnv(map[string]string{
+	admin := connFreeAddr(t)
+	env := connEnv(map[string]string{
 		"OPENQQ_REDIS_URL": url, "OPENQQ_ACCOUNT": acct, "OPENQQ_BACKEND": "webqq",
 		"OPENQQ_WEBQQ_ENDPOINT": front.URL, "OPENQQ_SEND_INTERVAL": "0", "OPENQQ_LEASE_TTL": "2s",
 		"OPENQQ_ADMIN_LISTEN": admin, "OPENQQ_LOG_LEVEL": "debug",
@@ -237,8 +237,8 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 		return n
 	}
 
-	first := startProc(t, bin, env, "connector")
-	waitUntil(t, "the first connector to run", func() bool { return state().State == openqq.StateRunning })
+	first := startConnProc(t, bin, env, "connector")
+	connWaitUntil(t, "the first connector to run", func() bool { return state().State == openqq.StateRunning })
 	owner := state().Owner
 	if res, err := http.Get("http://" + admin + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
 		t.Errorf("healthz = %v, %v", res, err)
@@ -280,8 +280,8 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 		t.Errorf("submit with no connector = %v, want ErrTimeout", err)
 	}
 
-	second := startProc(t, bin, env, "connector")
-	waitUntil(t, "the second connector to run", func() bool {
+	second := startConnProc(t, bin, env, "connector")
+	connWaitUntil(t, "the second connector to run", func() bool {
 		st := state()
 		return st.State == openqq.StateRunning && st.Owner != owner
 	})

@@ -2,11 +2,16 @@ package main
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/store"
 )
 
 func TestConnectorConfigDefaults(t *testing.T) {
@@ -81,3 +86,44 @@ func TestConnectorConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A connector started before its Redis waits for it; a bad URL fails at once.
+func TestOpenStoreRetrying(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := openStoreRetrying(t.Context(), "ftp://127.0.0.1:1", quiet); err == nil {
+		t.Fatal("a malformed URL opened")
+	}
+	var mu sync.Mutex
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	addr := connFreeAddr(t)
+	opened := make(chan error, 1)
+	go func() {
+		db, err := openStoreRetrying(t.Context(), "redis://"+addr+"/0", log)
+		if err == nil {
+			db.Close()
+		}
+		opened <- err
+	}()
+	connWaitUntil(t, "a failed attempt", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(logged.String(), "redis unreachable, retrying")
+	})
+	e, err := store.NewEmbedded(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := <-opened; err != nil {
+		t.Errorf("open after Redis came up: %v", err)
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
