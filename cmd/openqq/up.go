@@ -1,11 +1,547 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/connector"
+	"github.com/openqq-relay/openqq/connector/sandbox"
+	"github.com/openqq-relay/openqq/connector/webqq"
+	"github.com/openqq-relay/openqq/relay/webhook"
+	"github.com/openqq-relay/openqq/store"
 )
 
-// runUp is wired by its own issue; until then it says so.
+// upConfig is what `openqq up` reads beyond the environment it shares with
+// `openqq relay` (relayConfig), `openqq connector` (connectorConfig),
+// `openqq dispatch` (dispatchConfig) and `openqq sandbox` (sandboxConfig).
+// Unlike `openqq connector`, up defaults OPENQQ_BACKEND to sandbox.
+type upConfig struct {
+	// AutoConfirm confirms the sandbox's QR scan by itself this long after
+	// each QR code appears; 0 leaves it to the login page's button.
+	AutoConfirm time.Duration `env:"OPENQQ_SANDBOX_AUTO_CONFIRM" envDefault:"5s"`
+}
+
+func (c upConfig) validate() error {
+	if c.AutoConfirm < 0 || c.AutoConfirm > time.Hour {
+		return &ConfigError{Var: "OPENQQ_SANDBOX_AUTO_CONFIRM", Err: fmt.Errorf("%s: must be 0 to 1h", c.AutoConfirm)}
+	}
+	return nil
+}
+
+// upOptions start the stack in-process; the zero value is `openqq up`.
+type upOptions struct {
+	Environ map[string]string // nil: the process environment
+	Stderr  io.Writer         // QR codes and the banner; nil: os.Stderr
+	Logger  *slog.Logger      // nil: OPENQQ_LOG_LEVEL on stderr
+	// tuneConnector and tuneClient adjust options before they are used
+	// (tests shorten the waits).
+	tuneConnector func(*connector.Options)
+	tuneClient    func(*webqq.Options)
+}
+
+// runUp runs connector, relay and webhook dispatcher in one process, on an
+// embedded Redis and the sandbox unless configured otherwise, until ctx ends
+// or stop_client stops the client.
 func runUp(ctx context.Context, args []string) error {
-	return errors.New("openqq up: not yet")
+	if len(args) > 0 {
+		return errors.New("openqq up takes no arguments: configure it with OPENQQ_* variables")
+	}
+	s, err := startUp(ctx, upOptions{})
+	if err != nil {
+		return fmt.Errorf("openqq up: %w", err)
+	}
+	slog.SetDefault(s.log)
+	if err := s.Run(ctx); err != nil {
+		return fmt.Errorf("openqq up: %w", err)
+	}
+	return nil
+}
+
+// upStack is everything `openqq up` runs. startUp builds it and opens its
+// listeners; Run starts it and, at the end, stops it in order.
+type upStack struct {
+	log    *slog.Logger
+	stderr io.Writer
+	cfg    upConfig
+	relay  *relayConfig
+	conn   *connectorConfig
+	disp   *dispatchConfig
+	reg    *prometheus.Registry // connector, dispatcher and heartbeat metrics
+
+	embedded  *store.Embedded // nil with OPENQQ_REDIS_URL
+	db        *store.DB
+	sandbox   *sandbox.Server // nil with OPENQQ_BACKEND=webqq
+	sandboxLn net.Listener
+	runner    *connector.Runner
+	relayLn   net.Listener
+	handler   http.Handler // the relay, plus the sandbox's confirm button
+
+	relayURL   string // what a local client connects to
+	sandboxURL string
+	closers    []func() // run in reverse by close
+}
+
+// confirmPath is the one sandbox control the relay's listener serves: the
+// login page's "confirm scan" button POSTs there, same-origin.
+const confirmPath = "/sandbox/confirm"
+
+// startUp reads the configuration, starts Redis (embedded unless
+// OPENQQ_REDIS_URL), opens the store, the sandbox's and the relay's
+// listeners and builds the connector. Nothing runs until Run.
+func startUp(ctx context.Context, o upOptions) (_ *upStack, err error) {
+	s := &upStack{log: o.Logger, stderr: &lockedWriter{w: cmp.Or[io.Writer](o.Stderr, os.Stderr)}}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if err := s.loadConfig(o.Environ); err != nil {
+		return nil, err
+	}
+	if s.log == nil {
+		s.log = s.relay.Logger()
+	}
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if s.db, err = openStoreRetrying(ctx, string(s.relay.RedisURL), s.log); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { s.db.Close() })
+	client, err := s.openBackend(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.buildConnector(client, o); err != nil {
+		return nil, err
+	}
+	return s, s.openRelay(ctx)
+}
+
+// loadConfig reads every part's configuration; without OPENQQ_REDIS_URL it
+// starts the embedded Redis first, so that the parts can check theirs.
+func (s *upStack) loadConfig(environ map[string]string) error {
+	cfg, err := parseEnv[upConfig](environ)
+	if err != nil {
+		return err
+	}
+	rc, err := parseEnv[relayConfig](environ)
+	if err != nil {
+		return err
+	}
+	cc, err := parseEnv[connectorConfig](environ)
+	if err != nil {
+		return err
+	}
+	dc, err := parseEnv[dispatchConfig](environ)
+	if err != nil {
+		return err
+	}
+	s.cfg, s.relay, s.conn, s.disp = cfg, &rc, &cc, &dc
+	if !isSet(environ, "OPENQQ_BACKEND") {
+		cc.Backend = backendSandbox
+	}
+	if rc.RedisURL == "" {
+		if s.embedded, err = store.NewEmbedded(""); err != nil {
+			return err
+		}
+		s.closers = append(s.closers, func() { s.embedded.Close() })
+		rc.RedisURL = openqq.Secret(s.embedded.URL())
+		cc.RedisURL, dc.RedisURL = rc.RedisURL, rc.RedisURL
+	}
+	return errors.Join(cfg.validate(), rc.Validate(), cc.Validate(), dc.Validate())
+}
+
+// isSet reports whether the environment (nil: the process's) sets key.
+func isSet(environ map[string]string, key string) bool {
+	if environ == nil {
+		_, ok := os.LookupEnv(key)
+		return ok
+	}
+	_, ok := environ[key]
+	return ok
+}
+
+// openBackend returns the connector's SmartQQ client: for the sandbox,
+// after starting to listen for it on OPENQQ_SANDBOX_LISTEN.
+func (s *upStack) openBackend(o upOptions) (*webqq.Client, error) {
+	co := webqq.Options{
+		Endpoint:     s.conn.WebQQEndpoint,
+		Account:      s.conn.Account,
+		Password:     s.conn.QQPassword,
+		SendInterval: s.conn.SendInterval,
+		Logger:       s.log,
+	}
+	if co.SendInterval == 0 { // 0 means none here, as the variable says
+		co.SendInterval = webqq.NoDelay
+	}
+	if s.conn.Backend == backendSandbox {
+		if err := s.openSandbox(o.Environ, &co); err != nil {
+			return nil, err
+		}
+	}
+	if o.tuneClient != nil {
+		o.tuneClient(&co)
+	}
+	return webqq.New(co), nil
+}
+
+// openSandbox builds the sandbox world from the OPENQQ_SANDBOX_* variables
+// and listens for it. Without any password configured, the sandbox and the
+// client share a random one, so that QQ numbers, kick and mute work.
+func (s *upStack) openSandbox(environ map[string]string, co *webqq.Options) error {
+	sc, err := parseEnv[sandboxConfig](environ)
+	if err != nil {
+		return err
+	}
+	if err := sc.validate(); err != nil {
+		return err
+	}
+	switch {
+	case sc.Password == "" && co.Password == "":
+		co.Password = openqq.Secret(rand.Text())
+		sc.Password = string(co.Password)
+	case sc.Password == "":
+		sc.Password = string(co.Password)
+	case co.Password == "":
+		co.Password = openqq.Secret(sc.Password)
+	}
+	if uid, err := strconv.ParseInt(s.conn.Account, 10, 64); err == nil && uid > 0 && sc.SelfUID == 0 {
+		sc.SelfUID = uid // a numeric account is the sandbox's QQ number, as for `openqq connector`
+	}
+	co.QRPollInterval = time.Second // a local server: see the scan quickly
+	if s.cfg.AutoConfirm > 0 && sc.AutoScanAfter == 0 && sc.AutoConfirmAfter == 0 {
+		// The sandbox plays the phone: it counts the client's QR polls,
+		// scanning halfway through and confirming at the end.
+		polls := max(2, int(s.cfg.AutoConfirm/co.QRPollInterval))
+		sc.AutoScanAfter, sc.AutoConfirmAfter = polls/2, polls-polls/2
+	}
+	s.sandbox = sandbox.NewUnstartedServer(sandbox.Options{
+		Seed: sc.Seed, Friends: sc.Friends, Groups: sc.Groups, MembersPerGroup: sc.MembersPerGroup,
+		Discusses: sc.Discusses, DiscussMembers: sc.DiscussMembers, SelfUID: sc.SelfUID, SelfNick: sc.SelfNick,
+		Password: sc.Password, AcceptSealedPasswords: sc.AcceptSealedPasswords,
+		AutoScanAfter: sc.AutoScanAfter, AutoConfirmAfter: sc.AutoConfirmAfter, QRLifetime: sc.QRLifetime,
+		PollHold: sc.PollHold, Logger: s.log,
+	})
+	s.closers = append(s.closers, s.sandbox.Close)
+	if s.sandboxLn, err = net.Listen("tcp", sc.Listen); err != nil {
+		return fmt.Errorf("sandbox: listen: %w", err)
+	}
+	s.closers = append(s.closers, func() { s.sandboxLn.Close() })
+	s.sandboxURL = "http://" + s.sandboxLn.Addr().String()
+	co.Endpoint, co.PasswordKey = s.sandboxURL, s.sandbox.RSAPublicKey()
+	co.Account = strconv.FormatInt(s.sandbox.World().Self.UID, 10) // a scan by another account fails
+	return nil
+}
+
+// buildConnector builds the runner as `openqq connector` does; its QR codes
+// also go to the terminal and arm the sandbox's auto-confirm.
+func (s *upStack) buildConnector(client *webqq.Client, o upOptions) error {
+	c := s.conn
+	co := connector.Options{
+		Store:           s.db,
+		Backend:         qrWatch{Backend: client, onQR: s.showQR},
+		Account:         c.Account,
+		Logger:          s.log,
+		Registry:        s.reg,
+		RefreshInterval: c.RefreshInterval,
+		CheckEventMax:   c.CheckEventMax,
+		PostEvent:       &c.PostEvent,
+		PostEventList:   c.postEventList(),
+		LeaseTTL:        c.LeaseTTL,
+	}
+	if o.tuneConnector != nil {
+		o.tuneConnector(&co)
+	}
+	var err error
+	s.runner, err = connector.New(co)
+	return err
+}
+
+// openRelay builds the relay and listens for it. In sandbox mode the login
+// page's button confirms the scan through the same listener.
+func (s *upStack) openRelay(ctx context.Context) error {
+	mux := http.NewServeMux()
+	if s.sandbox != nil {
+		s.relay.ConfirmScanURL = confirmPath
+		mux.Handle("POST "+confirmPath, s.sandbox.Handler())
+	}
+	mux.Handle("/", newRelayHandler(s.relay, s.db, s.log))
+	s.handler = mux
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.relay.Listen)
+	if err != nil {
+		return fmt.Errorf("relay: listen: %w", err)
+	}
+	s.relayLn = ln
+	s.closers = append(s.closers, func() { ln.Close() })
+	scheme := "http"
+	if s.relay.TLSCert != "" {
+		scheme = "https"
+	}
+	s.relayURL = scheme + "://" + probeAddr(ln.Addr().String())
+	return nil
+}
+
+// close releases what startUp opened, in reverse.
+func (s *upStack) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// dispatching reports whether up runs the webhook dispatcher: for
+// OPENQQ_POST_API, OPENQQ_POST_STDOUT, or the admin API's subscribers.
+func (s *upStack) dispatching() bool {
+	return len(s.disp.subscribers) > 0 || s.disp.PostStdout || s.disp.AdminListen != ""
+}
+
+// dispatchDrain is how long the dispatcher keeps delivering once the
+// connector has stopped, so that its last events (stop) go out before an
+// embedded Redis forgets them. One read block and a delivery fit in it.
+const dispatchDrain = webhook.DefaultBlock + time.Second
+
+// Run runs the stack until ctx ends or a part stops by itself (stop_client
+// stops the connector), then shuts down in order: the relay and the
+// heartbeat stop taking requests (those in flight finish), the connector
+// publishes stop and releases its lease, the dispatcher drains, the
+// sandbox closes, Redis goes last. A part's failure is the error.
+func (s *upStack) Run(ctx context.Context) error {
+	defer s.close()
+	base := context.WithoutCancel(ctx)
+	ended := make(chan string, 1)
+	back := newStage(base, ended)  // dispatcher, admin listener, sandbox
+	conn := newStage(base, ended)  // connector
+	front := newStage(base, ended) // relay, poll_api heartbeat
+	if s.sandbox != nil {
+		back.Go("sandbox", func(ctx context.Context) error {
+			return serveHTTP(ctx, s.sandboxLn, &http.Server{Handler: s.sandbox.Handler()}, "", "", 5*time.Second, s.sandbox.Close)
+		})
+	}
+	if s.dispatching() {
+		// Started before the connector, so that Sync registers the
+		// subscribers before the first event.
+		var g errgroup.Group
+		d, err := startDispatch(back.ctx, &g, s.disp, s.db, s.log, s.reg)
+		if err != nil {
+			back.stop()
+			return err
+		}
+		back.Go("dispatcher", func(context.Context) error { return g.Wait() })
+		if s.disp.AdminListen != "" {
+			h := dispatchAdminHandler(d, s.db, s.reg, s.disp.adminTokens)
+			back.Go("admin listener", func(ctx context.Context) error { return serveAdmin(ctx, s.disp.AdminListen, h, s.log) })
+		}
+	}
+	conn.Go("connector", s.runner.Run)
+	var hb errgroup.Group
+	if h, err := startHeartbeat(front.ctx, &hb, s.disp, s.db, s.log, s.reg); err != nil {
+		return errors.Join(err, conn.stop(), back.stop())
+	} else if h != nil {
+		front.Go("heartbeat", func(context.Context) error { return hb.Wait() })
+	}
+	front.Go("relay", func(ctx context.Context) error {
+		longest := max(s.relay.CheckEventTimeout, s.relay.CommandTimeout) + 5*time.Second
+		srv := &http.Server{
+			Handler:           s.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      longest + 30*time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+			TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+		}
+		return serveHTTP(ctx, s.relayLn, srv, s.relay.TLSCert, s.relay.TLSKey, longest, nil)
+	})
+	s.banner()
+
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+	case name := <-ended:
+		s.log.Info("shutting down", "ended", name)
+	}
+	errFront := front.stop()
+	errConn := conn.stop()
+	select { // what front and conn said as they stopped
+	case <-ended:
+	default:
+	}
+	if s.dispatching() {
+		t := time.NewTimer(dispatchDrain)
+		select {
+		case <-t.C:
+		case <-ended: // a back part ended by itself: nothing to wait for
+		}
+		t.Stop()
+	}
+	errBack := back.stop()
+	s.log.Info("stopped")
+	return errors.Join(errFront, errConn, errBack)
+}
+
+// banner says where everything listens, with a request to paste.
+func (s *upStack) banner() {
+	redis := "redis (OPENQQ_REDIS_URL)"
+	if s.embedded != nil {
+		redis = "redis://" + s.embedded.Addr() + " (embedded: nothing is kept across restarts)"
+	}
+	auth := ""
+	if len(s.relay.tokens) > 0 {
+		auth = ` -H "Authorization: Bearer $OPENQQ_TOKEN"`
+	}
+	fmt.Fprintf(s.stderr, "openqq up %s, account %q\n", openqq.Version, s.relay.Account)
+	fmt.Fprintf(s.stderr, "  relay    %s/openqq/…  login page %s/\n", s.relayURL, s.relayURL)
+	fmt.Fprintf(s.stderr, "  store    %s\n", redis)
+	if s.sandbox != nil {
+		fmt.Fprintf(s.stderr, "  sandbox  %s (SmartQQ sandbox; control API under /sandbox/)\n", s.sandboxURL)
+	} else {
+		fmt.Fprintf(s.stderr, "  backend  SmartQQ (%s)\n", cmp.Or(redactURL(s.conn.WebQQEndpoint), "the real hosts"))
+	}
+	if s.dispatching() {
+		fmt.Fprintf(s.stderr, "  webhooks %d post_api subscriber(s)\n", len(s.disp.subscribers))
+	}
+	fmt.Fprintf(s.stderr, "once logged in, try:\n  curl -s%s '%s/openqq/get_user_info'\n", auth, s.relayURL)
+	s.log.Info("openqq up", "relay", s.relayURL, "sandbox", s.sandboxURL, "embedded_redis", s.embedded != nil,
+		openqq.LogKeyAccount, s.relay.Account, "tokens", len(s.relay.tokens),
+		"post_api", len(s.disp.subscribers), "poll_api", s.disp.PollAPI != "")
+}
+
+// showQR draws each new QR code in the terminal.
+func (s *upStack) showQR(png []byte) {
+	fmt.Fprintf(s.stderr, "\nScan this QR code with QQ, or open %s/ to see it:\n", s.relayURL)
+	if err := printQRCode(s.stderr, png); err != nil {
+		s.log.Warn("qr code not printable", openqq.LogKeyErr, err)
+	}
+	switch {
+	case s.sandbox == nil:
+	case s.cfg.AutoConfirm > 0:
+		fmt.Fprintf(s.stderr, "(sandbox: the scan confirms itself in about %s, or press the page's button)\n", s.cfg.AutoConfirm)
+	default:
+		fmt.Fprintln(s.stderr, "(sandbox: press the login page's button to confirm the scan)")
+	}
+}
+
+// stage is a set of parts that start and stop together; up stops its
+// stages one after the other. Any part that returns tells ended.
+type stage struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	ended  chan<- string
+	wg     sync.WaitGroup
+	mu     sync.Mutex // guards errs
+	errs   []error
+}
+
+func newStage(base context.Context, ended chan<- string) *stage {
+	ctx, cancel := context.WithCancel(base)
+	return &stage{ctx: ctx, cancel: cancel, ended: ended}
+}
+
+// Go runs part in the stage.
+func (st *stage) Go(name string, part func(context.Context) error) {
+	st.wg.Go(func() {
+		if err := part(st.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			st.mu.Lock()
+			st.errs = append(st.errs, fmt.Errorf("%s: %w", name, err))
+			st.mu.Unlock()
+		}
+		select {
+		case st.ended <- name:
+		default: // a shutdown is under way already
+		}
+	})
+}
+
+// stop cancels the stage and waits for its parts.
+func (st *stage) stop() error {
+	st.cancel()
+	st.wg.Wait()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return errors.Join(st.errs...)
+}
+
+// serveHTTP serves srv on ln (TLS with a key pair) until ctx ends, then
+// calls before (to end long polls) and shuts down, giving requests in
+// flight grace to finish.
+func serveHTTP(ctx context.Context, ln net.Listener, srv *http.Server, certFile, keyFile string, grace time.Duration, before func()) error {
+	errc := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	if before != nil {
+		before()
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		err = errors.Join(fmt.Errorf("shutdown: %w", err), srv.Close())
+	}
+	<-errc
+	return err
+}
+
+// qrWatch passes a Backend through, and tells onQR about every QR code its
+// logins show.
+type qrWatch struct {
+	connector.Backend
+	onQR func(png []byte)
+}
+
+func (b qrWatch) Login(ctx context.Context, obs openqq.LoginObserver) (bool, error) {
+	return b.Backend.Login(ctx, qrTee{LoginObserver: obs, onQR: b.onQR})
+}
+
+type qrTee struct {
+	openqq.LoginObserver
+	onQR func(png []byte)
+}
+
+func (o qrTee) QRCode(png []byte) {
+	if o.LoginObserver != nil {
+		o.LoginObserver.QRCode(png)
+	}
+	o.onQR(png)
+}
+
+// lockedWriter serialises the banner and the QR codes, which the connector
+// prints from its own goroutine.
+type lockedWriter struct {
+	mu sync.Mutex // guards w
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
