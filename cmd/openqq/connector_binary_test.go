@@ -46,10 +46,12 @@ func connBinary(t *testing.T) string {
 		cmd := exec.Command("go", "build", "-o", connBuild.path, ".")
 		connBuild.out, connBuild.err = cmd.CombinedOutput()
 	})
+	if connBuild.path != "" {
+		t.Cleanup(func() { os.RemoveAll(filepath.Dir(connBuild.path)) })
+	}
 	if connBuild.err != nil {
 		t.Fatalf("go build: %v\n%s", connBuild.err, connBuild.out)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(connBuild.path)) })
 	return connBuild.path
 }
 
