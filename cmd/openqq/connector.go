@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -49,6 +50,9 @@ type connectorConfig struct {
 	PostEvent       bool          `env:"OPENQQ_POST_EVENT" envDefault:"true"`
 	PostEventList   []string      `env:"OPENQQ_POST_EVENT_LIST" envSeparator:","`
 	LeaseTTL        time.Duration `env:"OPENQQ_LEASE_TTL" envDefault:"15s"`
+	// Dispatch runs the webhook dispatcher (and the poll_api heartbeat) in
+	// this process; turn it off when `openqq dispatch` runs elsewhere.
+	Dispatch bool `env:"OPENQQ_DISPATCH" envDefault:"true"`
 	Logging
 }
 
@@ -254,17 +258,36 @@ func runConnector(ctx context.Context, args []string) error {
 	defer closeBackend()
 
 	g, gctx := errgroup.WithContext(ctx)
-	// The side services (admin listener; later the webhook dispatcher and
-	// the poll_api heartbeat) run on svcCtx, which ends when the connector
-	// does: a stop_client ends the whole process, as the original's stop.
+	// The side services (admin listener, webhook dispatcher, poll_api
+	// heartbeat) run on svcCtx, which ends when the connector does: a
+	// stop_client ends the whole process, as the original's stop.
 	svcCtx, stopServices := context.WithCancel(gctx)
 	defer stopServices()
+	admin := conn.AdminHandler()
+	if cfg.Dispatch {
+		dcfg, err := loadDispatchConfig(nil)
+		if err != nil {
+			return err
+		}
+		// Registered before the connector starts, so no event is missed.
+		d, err := startDispatch(svcCtx, g, dcfg, db, log, reg)
+		if err != nil {
+			return fmt.Errorf("openqq connector: %w", err)
+		}
+		if _, err := startHeartbeat(svcCtx, g, dcfg, db, log, reg); err != nil {
+			return fmt.Errorf("openqq connector: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/webhook/", d.AdminHandler()) // token-guarded
+		mux.Handle("/", admin)
+		admin = mux
+	}
 	g.Go(func() error {
 		defer stopServices()
 		return conn.Run(gctx)
 	})
 	if cfg.AdminListen != adminOff {
-		g.Go(func() error { return serveAdmin(svcCtx, cfg.AdminListen, conn.AdminHandler(), log) })
+		g.Go(func() error { return serveAdmin(svcCtx, cfg.AdminListen, admin, log) })
 	}
 	return g.Wait()
 }

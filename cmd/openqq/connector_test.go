@@ -23,7 +23,7 @@ func TestConnectorConfigDefaults(t *testing.T) {
 		RedisURL: "redis://127.0.0.1:6379/0", Account: "default", Backend: "webqq",
 		SendInterval: 3 * time.Second, AdminListen: "127.0.0.1:9090",
 		RefreshInterval: 600 * time.Second, CheckEventMax: 20, PostEvent: true,
-		LeaseTTL: 15 * time.Second, Logging: Logging{Level: "info"},
+		LeaseTTL: 15 * time.Second, Dispatch: true, Logging: Logging{Level: "info"},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("defaults = %+v\nwant %+v", *cfg, want)
