@@ -131,26 +131,20 @@ func startUp(ctx context.Context, o upOptions) (_ *upStack, err error) {
 	if err := s.buildConnector(client, o); err != nil {
 		return nil, err
 	}
-	return s, s.openRelay(ctx)
+	if err := s.openRelay(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // loadConfig reads every part's configuration; without OPENQQ_REDIS_URL it
 // starts the embedded Redis first, so that the parts can check theirs.
 func (s *upStack) loadConfig(environ map[string]string) error {
-	cfg, err := parseEnv[upConfig](environ)
-	if err != nil {
-		return err
-	}
-	rc, err := parseEnv[relayConfig](environ)
-	if err != nil {
-		return err
-	}
-	cc, err := parseEnv[connectorConfig](environ)
-	if err != nil {
-		return err
-	}
-	dc, err := parseEnv[dispatchConfig](environ)
-	if err != nil {
+	cfg, err1 := parseEnv[upConfig](environ)
+	rc, err2 := parseEnv[relayConfig](environ)
+	cc, err3 := parseEnv[connectorConfig](environ)
+	dc, err4 := parseEnv[dispatchConfig](environ)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return err
 	}
 	s.cfg, s.relay, s.conn, s.disp = cfg, &rc, &cc, &dc
@@ -158,6 +152,7 @@ func (s *upStack) loadConfig(environ map[string]string) error {
 		cc.Backend = backendSandbox
 	}
 	if rc.RedisURL == "" {
+		var err error
 		if s.embedded, err = store.NewEmbedded(""); err != nil {
 			return err
 		}
@@ -168,14 +163,13 @@ func (s *upStack) loadConfig(environ map[string]string) error {
 	return errors.Join(cfg.validate(), rc.Validate(), cc.Validate(), dc.Validate())
 }
 
-// isSet reports whether the environment (nil: the process's) sets key.
+// isSet reports whether the environment (nil: the process's) gives key a
+// value.
 func isSet(environ map[string]string, key string) bool {
 	if environ == nil {
-		_, ok := os.LookupEnv(key)
-		return ok
+		return os.Getenv(key) != ""
 	}
-	_, ok := environ[key]
-	return ok
+	return environ[key] != ""
 }
 
 // openBackend returns the connector's SmartQQ client: for the sandbox,
@@ -327,51 +321,17 @@ func (s *upStack) Run(ctx context.Context) error {
 	defer s.close()
 	base := context.WithoutCancel(ctx)
 	ended := make(chan string, 1)
-	back := newStage(base, ended)  // dispatcher, admin listener, sandbox
+	back := newStage(base, ended)  // sandbox, dispatcher, admin listener
 	conn := newStage(base, ended)  // connector
 	front := newStage(base, ended) // relay, poll_api heartbeat
-	if s.sandbox != nil {
-		back.Go("sandbox", func(ctx context.Context) error {
-			return serveHTTP(ctx, s.sandboxLn, &http.Server{Handler: s.sandbox.Handler()}, "", "", 5*time.Second, s.sandbox.Close)
-		})
+	if err := s.startBack(back); err != nil {
+		return errors.Join(err, back.stop())
 	}
-	if s.dispatching() {
-		// Started before the connector, so that Sync registers the
-		// subscribers before the first event.
-		var g errgroup.Group
-		d, err := startDispatch(back.ctx, &g, s.disp, s.db, s.log, s.reg)
-		if err != nil {
-			back.stop()
-			return err
-		}
-		back.Go("dispatcher", func(context.Context) error { return g.Wait() })
-		if s.disp.AdminListen != "" {
-			h := dispatchAdminHandler(d, s.db, s.reg, s.disp.adminTokens)
-			back.Go("admin listener", func(ctx context.Context) error { return serveAdmin(ctx, s.disp.AdminListen, h, s.log) })
-		}
-	}
+	s.banner() // before the connector prints its first QR code
 	conn.Go("connector", s.runner.Run)
-	var hb errgroup.Group
-	if h, err := startHeartbeat(front.ctx, &hb, s.disp, s.db, s.log, s.reg); err != nil {
-		return errors.Join(err, conn.stop(), back.stop())
-	} else if h != nil {
-		front.Go("heartbeat", func(context.Context) error { return hb.Wait() })
+	if err := s.startFront(front); err != nil {
+		return errors.Join(err, front.stop(), conn.stop(), back.stop())
 	}
-	front.Go("relay", func(ctx context.Context) error {
-		longest := max(s.relay.CheckEventTimeout, s.relay.CommandTimeout) + 5*time.Second
-		srv := &http.Server{
-			Handler:           s.handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      longest + 30*time.Second,
-			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-			TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
-		}
-		return serveHTTP(ctx, s.relayLn, srv, s.relay.TLSCert, s.relay.TLSKey, longest, nil)
-	})
-	s.banner()
 
 	select {
 	case <-ctx.Done():
@@ -381,7 +341,7 @@ func (s *upStack) Run(ctx context.Context) error {
 	}
 	errFront := front.stop()
 	errConn := conn.stop()
-	select { // what front and conn said as they stopped
+	select { // forget what front and conn said as they stopped
 	case <-ended:
 	default:
 	}
@@ -396,6 +356,57 @@ func (s *upStack) Run(ctx context.Context) error {
 	errBack := back.stop()
 	s.log.Info("stopped")
 	return errors.Join(errFront, errConn, errBack)
+}
+
+// startBack serves the sandbox and starts the dispatcher, before the
+// connector, so that Sync registers the subscribers before the first event.
+func (s *upStack) startBack(back *stage) error {
+	if s.sandbox != nil {
+		srv := &http.Server{Handler: s.sandbox.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		back.Go("sandbox", func(ctx context.Context) error {
+			return serveHTTP(ctx, s.sandboxLn, srv, "", "", 5*time.Second, s.sandbox.Close)
+		})
+	}
+	if !s.dispatching() {
+		return nil
+	}
+	var g errgroup.Group
+	d, err := startDispatch(back.ctx, &g, s.disp, s.db, s.log, s.reg)
+	if err != nil {
+		return err
+	}
+	back.Go("dispatcher", func(context.Context) error { return g.Wait() })
+	if s.disp.AdminListen != "" {
+		h := dispatchAdminHandler(d, s.db, s.reg, s.disp.adminTokens)
+		back.Go("admin listener", func(ctx context.Context) error { return serveAdmin(ctx, s.disp.AdminListen, h, s.log) })
+	}
+	return nil
+}
+
+// startFront starts what takes requests: the relay, with relay.Server's
+// limits, and the poll_api heartbeat.
+func (s *upStack) startFront(front *stage) error {
+	var g errgroup.Group
+	if h, err := startHeartbeat(front.ctx, &g, s.disp, s.db, s.log, s.reg); err != nil {
+		return err
+	} else if h != nil {
+		front.Go("heartbeat", func(context.Context) error { return g.Wait() })
+	}
+	longest := max(s.relay.CheckEventTimeout, s.relay.CommandTimeout) + 5*time.Second
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      longest + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	front.Go("relay", func(ctx context.Context) error {
+		return serveHTTP(ctx, s.relayLn, srv, s.relay.TLSCert, s.relay.TLSKey, longest, nil)
+	})
+	return nil
 }
 
 // banner says where everything listens, with a request to paste.
