@@ -58,6 +58,8 @@ func stackEnv(t testing.TB, kv ...string) map[string]string {
 		"OPENQQ_SANDBOX_POLL_HOLD":         "5s",
 		"OPENQQ_SANDBOX_AUTO_CONFIRM":      "50ms",
 		"OPENQQ_CHECK_EVENT_TIMEOUT":       "2s",
+		// The concurrent pollers test pushes faster than one poll takes.
+		"OPENQQ_CHECK_EVENT_MAX": "1000",
 	}
 	if u := os.Getenv(storetest.EnvURL); u != "" {
 		env["OPENQQ_REDIS_URL"] = u
@@ -87,13 +89,10 @@ func startStack(t *testing.T, env map[string]string) *testStack {
 	t.Helper()
 	ts := &testStack{stderr: &syncBuffer{}, acct: env["OPENQQ_ACCOUNT"], done: make(chan struct{})}
 	s, err := startUp(t.Context(), upOptions{
-		Environ: env,
-		Stderr:  ts.stderr,
-		Logger:  testLogger(t),
-		tuneConnector: func(o *connector.Options) {
-			o.HeartbeatInterval = 200 * time.Millisecond
-			o.CheckEventMax = 1000 // the concurrent pollers test pushes faster than one poll takes
-		},
+		Environ:       env,
+		Stderr:        ts.stderr,
+		Logger:        testLogger(t),
+		tuneConnector: func(o *connector.Options) { o.HeartbeatInterval = 200 * time.Millisecond },
 		tuneClient: func(o *webqq.Options) {
 			o.QRPollInterval = 20 * time.Millisecond
 			o.PollPause = webqq.NoDelay
@@ -337,6 +336,9 @@ func golden(t testing.TB, name string, v any) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
+	for where, keys := range apiKeys[name] {
+		checkKeys(t, name+where, descend(shape(v), where), keys)
+	}
 	path := filepath.Join("testdata", "stack", name+".golden")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -353,6 +355,67 @@ func golden(t testing.TB, name string, v any) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("shape of %s differs from %s:\n--- want\n%s--- got\n%s", name, path, want, got)
+	}
+}
+
+// apiKeys are the keys of spec/API.md's examples, by golden name and path
+// in its shape ("" the document, ".member" its members): the answers must
+// have them. Group members lack qage and bad_record, which the original
+// stopped loading (spec §4.4).
+var apiKeys = map[string]map[string][]string{
+	"get_user_info": {"": {"name", "mobile", "state", "client_type", "email", "city", "personal", "province", "id",
+		"birthday", "sex", "country", "uid", "account", "college", "occupation", "phone", "homepage", "blood", "signature"}},
+	"get_friend_info":      {"": friendKeys},
+	"search_friend":        {"": friendKeys},
+	"get_group_info":       {"": groupKeys, ".member": memberKeys},
+	"search_group":         {"": groupKeys, ".member": memberKeys},
+	"get_group_basic_info": {"": slices.DeleteFunc(slices.Clone(groupKeys), func(k string) bool { return k == "member" })},
+	"get_discuss_info":     {"": {"name", "id", "owner_id", "member"}, ".member": {"id", "name", "state", "client_type", "uid"}},
+	"send_message":         {"": {"status", "id", "code", "info"}},
+	"get_client_info": {"": {"code", "account", "log_encoding", "log_level", "log_path", "os", "pid", "runtime",
+		"starttime", "status", "http_debug", "version"}},
+	"check_event_friend_message":  {"": messageKeys},
+	"check_event_group_message":   {"": append(slices.Clone(messageKeys), "group", "group_id", "group_uid", "sender_id", "sender_uid")},
+	"check_event_discuss_message": {"": messageKeys},
+}
+
+var (
+	friendKeys  = []string{"is_vip", "uid", "markname", "flag", "name", "state", "client_type", "face", "vip_level", "category", "id"}
+	groupKeys   = []string{"markname", "id", "uid", "code", "name", "role", "createtime", "owner_id", "owner_uid", "max_member", "max_admin", "member"}
+	memberKeys  = []string{"name", "join_time", "state", "client_type", "city", "province", "id", "sex", "country", "uid", "last_speak_time", "role"}
+	messageKeys = []string{"class", "content", "id", "post_type", "receiver", "receiver_id", "receiver_uid", "sender", "time", "type"}
+)
+
+// descend follows a path of keys through a shape, stepping into arrays.
+func descend(v any, path string) any {
+	for _, k := range strings.Split(strings.TrimPrefix(path, "."), ".") {
+		if l, ok := v.([]any); ok && len(l) == 1 {
+			v = l[0]
+		}
+		if k != "" {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+	}
+	return v
+}
+
+// checkKeys fails for each key that the object (or the element of an
+// array) of a shape lacks.
+func checkKeys(t testing.TB, where string, v any, keys []string) {
+	t.Helper()
+	if l, ok := v.([]any); ok && len(l) == 1 {
+		v = l[0]
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Errorf("%s: %v is not an object", where, v)
+		return
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			t.Errorf("%s: no %q, which spec/API.md shows", where, k)
+		}
 	}
 }
 
@@ -469,6 +532,7 @@ func TestStack(t *testing.T) {
 		"OPENQQ_POST_API", hooks.URL(),
 		"OPENQQ_POLL_API", poll.URL(),
 		"OPENQQ_POLL_INTERVAL", "100ms",
+		"OPENQQ_SANDBOX_PASSWORD", "stack-s3cret", // the client logs in to ext with it too
 	))
 	ts.waitRunning(t)
 	w := pickWorld(t, ts.sandbox)
@@ -967,9 +1031,7 @@ func serveLoopback(t *testing.T, h http.Handler) string {
 }
 
 func testPostAPI(t *testing.T, ts *testStack, w world, hooks *webhookReceiver) {
-	if hooks.events("login") == 0 {
-		t.Errorf("post_api got no login event")
-	}
+	waitFor(t, "the login event at post_api", func() bool { return hooks.events("login") > 0 })
 	if _, err := ts.sandbox.Push(sandbox.Message{Type: sandbox.MessageFriend, From: w.friend2.ID, Text: "ping-1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -1077,6 +1139,14 @@ func testClientInfo(t *testing.T, ts *testStack) {
 			t.Errorf("get_client_info: %s", a.body)
 		}
 		golden(t, "get_client_info", o)
+	}
+	a := ts.get(t, "/openqq/check_client")
+	clients, _ := a.object(t)["client"].([]any)
+	if len(clients) != 1 {
+		t.Fatalf("check_client: %s", a.body)
+	}
+	if c := clients[0].(map[string]any); c["account"] != ts.acct || c["state"] != "running" || c["alive"] != true {
+		t.Errorf("check_client: %s", a.body)
 	}
 }
 
