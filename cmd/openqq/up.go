@@ -99,7 +99,8 @@ type upStack struct {
 }
 
 // confirmPath is the one sandbox control the relay's listener serves: the
-// login page's "confirm scan" button POSTs there, same-origin.
+// login page's "confirm scan" button POSTs there, same-origin and without a
+// token. It can only confirm a scan of the sandbox's made-up account.
 const confirmPath = "/sandbox/confirm"
 
 // startUp reads the configuration, starts Redis (embedded unless
@@ -151,6 +152,8 @@ func (s *upStack) loadConfig(environ map[string]string) error {
 	if !isSet(environ, "OPENQQ_BACKEND") {
 		cc.Backend = backendSandbox
 	}
+	// The admin listener is the dispatcher's here, and only when asked for.
+	cc.AdminListen = cmp.Or(dc.AdminListen, adminOff)
 	if rc.RedisURL == "" {
 		var err error
 		if s.embedded, err = store.NewEmbedded(""); err != nil {
@@ -326,6 +329,11 @@ func (s *upStack) Run(ctx context.Context) error {
 	front := newStage(base, ended) // relay, poll_api heartbeat
 	if err := s.startBack(back); err != nil {
 		return errors.Join(err, back.stop())
+	}
+	s.relay.logEffective(s.log)
+	s.conn.logEffective(s.log)
+	if s.dispatching() {
+		s.disp.logEffective(s.log)
 	}
 	s.banner() // before the connector prints its first QR code
 	conn.Go("connector", s.runner.Run)
