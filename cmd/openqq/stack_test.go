@@ -36,7 +36,7 @@ import (
 	"github.com/openqq-relay/openqq/store/storetest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+var updateGoldens = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // waitBound is how long a test waits for a condition before it fails.
 const waitBound = 30 * time.Second
@@ -75,7 +75,7 @@ type testStack struct {
 	*upStack
 	url    string // the relay's base URL
 	acct   string
-	stderr *syncBuffer
+	stderr *lockedBuffer
 	token  string // sent as a Bearer token when set
 	// cancelRun stops the stack as SIGTERM would; done closes when Run
 	// has returned.
@@ -87,11 +87,11 @@ type testStack struct {
 // startStack starts the stack of env and stops it at cleanup.
 func startStack(t *testing.T, env map[string]string) *testStack {
 	t.Helper()
-	ts := &testStack{stderr: &syncBuffer{}, acct: env["OPENQQ_ACCOUNT"], done: make(chan struct{})}
+	ts := &testStack{stderr: &lockedBuffer{}, acct: env["OPENQQ_ACCOUNT"], done: make(chan struct{})}
 	s, err := startUp(t.Context(), upOptions{
 		Environ:       env,
 		Stderr:        ts.stderr,
-		Logger:        testLogger(t),
+		Logger:        stackLogger(t),
 		tuneConnector: func(o *connector.Options) { o.HeartbeatInterval = 200 * time.Millisecond },
 		tuneClient: func(o *webqq.Options) {
 			o.QRPollInterval = 20 * time.Millisecond
@@ -120,7 +120,7 @@ func startStack(t *testing.T, env map[string]string) *testStack {
 	return ts
 }
 
-func testLogger(t testing.TB) *slog.Logger {
+func stackLogger(t testing.TB) *slog.Logger {
 	lvl := slog.LevelWarn
 	if testing.Verbose() {
 		lvl = slog.LevelInfo
@@ -131,11 +131,11 @@ func testLogger(t testing.TB) *slog.Logger {
 // waitRunning waits until /healthz says the client is logged in.
 func (ts *testStack) waitRunning(t testing.TB) {
 	t.Helper()
-	waitFor(t, "the client to run", func() bool { return ts.get(t, "/healthz").status == http.StatusOK })
+	eventually(t, "the client to run", func() bool { return ts.get(t, "/healthz").status == http.StatusOK })
 }
 
-// waitFor polls cond until it holds, failing the test after waitBound.
-func waitFor(t testing.TB, what string, cond func() bool) {
+// eventually polls cond until it holds, failing the test after waitBound.
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitBound)
 	for !cond() {
@@ -234,8 +234,8 @@ func (a answer) object(t testing.TB) map[string]any {
 	return v
 }
 
-// wantResult checks an Openqq result: HTTP status, code and status text
-// (the send results' "id":null included when wantNullID).
+// wantResult checks an Openqq result (HTTP status, code and status text)
+// and returns it.
 func (a answer) wantResult(t testing.TB, httpStatus, code int, status string) map[string]any {
 	t.Helper()
 	if a.status != httpStatus {
@@ -251,21 +251,21 @@ func (a answer) wantResult(t testing.TB, httpStatus, code int, status string) ma
 // shape replaces every value of a JSON document by the name of its type.
 // An array becomes one element, the merge of its elements' shapes: a key
 // some elements lack reads "absent|…", types that differ "a|b".
-func shape(v any) any {
+func jsonShape(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			out[k] = shape(e)
+			out[k] = jsonShape(e)
 		}
 		return out
 	case []any:
 		if len(v) == 0 {
 			return []any{}
 		}
-		m := shape(v[0])
+		m := jsonShape(v[0])
 		for _, e := range v[1:] {
-			m = mergeShapes(m, shape(e))
+			m = mergeShapes(m, jsonShape(e))
 		}
 		return []any{m}
 	case string:
@@ -329,18 +329,18 @@ func mergeShapes(a, b any) any {
 
 // golden compares v's shape with testdata/stack/<name>.golden; -update
 // rewrites it.
-func golden(t testing.TB, name string, v any) {
+func checkGolden(t testing.TB, name string, v any) {
 	t.Helper()
-	got, err := json.MarshalIndent(shape(v), "", "  ")
+	got, err := json.MarshalIndent(jsonShape(v), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
 	for where, keys := range apiKeys[name] {
-		checkKeys(t, name+where, descend(shape(v), where), keys)
+		checkKeys(t, name+where, descend(jsonShape(v), where), keys)
 	}
 	path := filepath.Join("testdata", "stack", name+".golden")
-	if *update {
+	if *updateGoldens {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -446,25 +446,25 @@ func isIDKey(k string) bool {
 		strings.HasSuffix(k, "time")
 }
 
-// syncBuffer is a bytes.Buffer safe for the stack's goroutines.
-type syncBuffer struct {
+// lockedBuffer is a bytes.Buffer safe for the stack's goroutines.
+type lockedBuffer struct {
 	mu  sync.Mutex // guards buf
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-// sentTexts lists the texts the sandbox accepted, by type and target.
+// sentWith finds the message the sandbox accepted with text.
 func sentWith(sb *sandbox.Server, text string) (sandbox.SentMessage, bool) {
 	for _, m := range sb.Sent() {
 		if m.Text == text {
@@ -474,10 +474,10 @@ func sentWith(sb *sandbox.Server, text string) (sandbox.SentMessage, bool) {
 	return sandbox.SentMessage{}, false
 }
 
-func id(n int64) string { return strconv.FormatInt(n, 10) }
+func decimal(n int64) string { return strconv.FormatInt(n, 10) }
 
-// world is what the tests pick their ids from.
-type world struct {
+// stackWorld is what the tests pick their ids from.
+type stackWorld struct {
 	sandbox.World
 	friend, friend2 sandbox.Friend
 	create, manage  sandbox.Group // groups the account created and manages
@@ -485,9 +485,9 @@ type world struct {
 	discuss         sandbox.Discuss
 }
 
-func pickWorld(t testing.TB, sb *sandbox.Server) world {
+func pickWorld(t testing.TB, sb *sandbox.Server) stackWorld {
 	t.Helper()
-	w := world{World: sb.World()}
+	w := stackWorld{World: sb.World()}
 	var ok [3]bool
 	w.create, ok[0] = w.GroupWithRole("create")
 	w.manage, ok[1] = w.GroupWithRole("manage")
@@ -500,7 +500,7 @@ func pickWorld(t testing.TB, sb *sandbox.Server) world {
 }
 
 // members returns the members of g with role, the account left out.
-func (w world) members(g sandbox.Group, role string) []sandbox.Member {
+func (w stackWorld) members(g sandbox.Group, role string) []sandbox.Member {
 	var out []sandbox.Member
 	for _, m := range g.Members {
 		if m.Role == role && m.ID != w.Self.ID {
@@ -511,7 +511,7 @@ func (w world) members(g sandbox.Group, role string) []sandbox.Member {
 }
 
 // otherDiscussMember is a member of the discussion that is not the account.
-func (w world) otherDiscussMember() sandbox.DiscussMember {
+func (w stackWorld) otherDiscussMember() sandbox.DiscussMember {
 	for _, m := range w.discuss.Members {
 		if m.ID != w.Self.ID {
 			return m
@@ -553,7 +553,7 @@ func TestStack(t *testing.T) {
 	t.Run("connector down", func(t *testing.T) { testConnectorDown(t, ts.acct, redisURL, w) })
 }
 
-func testContacts(t *testing.T, ts *testStack, w world) {
+func testContacts(t *testing.T, ts *testStack, w stackWorld) {
 	for _, api := range []string{"get_user_info", "get_friend_info", "get_group_info", "get_group_basic_info", "get_discuss_info"} {
 		t.Run(api, func(t *testing.T) {
 			a := ts.get(t, "/openqq/"+api)
@@ -562,12 +562,12 @@ func testContacts(t *testing.T, ts *testStack, w world) {
 			}
 			v := a.json(t)
 			checkIDTypes(t, api, v)
-			golden(t, api, v)
+			checkGolden(t, api, v)
 		})
 	}
 
 	user := ts.get(t, "/openqq/get_user_info").object(t)
-	if user["id"] != id(w.Self.ID) || user["uid"] != id(w.Self.UID) || user["name"] != w.Self.Nick {
+	if user["id"] != decimal(w.Self.ID) || user["uid"] != decimal(w.Self.UID) || user["name"] != w.Self.Nick {
 		t.Errorf("user %v, want the sandbox's account %+v", user, w.Self)
 	}
 	friends := ts.get(t, "/openqq/get_friend_info").array(t)
@@ -575,7 +575,7 @@ func testContacts(t *testing.T, ts *testStack, w world) {
 		t.Errorf("%d friends, the sandbox has %d", len(friends), len(w.Friends))
 	}
 	for i, f := range w.Friends {
-		if got := friends[i].(map[string]any); got["id"] != id(f.ID) || got["uid"] != id(f.UID) || got["name"] != f.Nick {
+		if got := friends[i].(map[string]any); got["id"] != decimal(f.ID) || got["uid"] != decimal(f.UID) || got["name"] != f.Nick {
 			t.Errorf("friend %d: %v, want %+v", i, got, f)
 		}
 	}
@@ -587,7 +587,7 @@ func testContacts(t *testing.T, ts *testStack, w world) {
 	for i, g := range w.Groups {
 		got := groups[i].(map[string]any)
 		members, _ := got["member"].([]any)
-		if got["id"] != id(g.ID) || got["uid"] != id(g.UID) || got["role"] != g.Role || len(members) != len(g.Members) {
+		if got["id"] != decimal(g.ID) || got["uid"] != decimal(g.UID) || got["role"] != g.Role || len(members) != len(g.Members) {
 			t.Errorf("group %d: id %v uid %v role %v with %d members, want %+v", i, got["id"], got["uid"], got["role"], len(members), g)
 		}
 		if _, ok := basic[i].(map[string]any)["member"]; ok {
@@ -595,7 +595,7 @@ func testContacts(t *testing.T, ts *testStack, w world) {
 		}
 	}
 	discusses := ts.get(t, "/openqq/get_discuss_info").array(t)
-	if len(discusses) != 1 || discusses[0].(map[string]any)["id"] != id(w.discuss.ID) {
+	if len(discusses) != 1 || discusses[0].(map[string]any)["id"] != decimal(w.discuss.ID) {
 		t.Errorf("discussions %v, want the sandbox's %d", discusses, w.discuss.ID)
 	}
 
@@ -616,23 +616,23 @@ type sendCase struct {
 	via    int64 // sess: the group or discussion
 }
 
-func sendCases(w world) []sendCase {
+func sendCases(w stackWorld) []sendCase {
 	gm := w.members(w.create, "member")[0]
 	dm := w.otherDiscussMember()
 	return []sendCase{
-		{"friend by id", "send_friend_message", url.Values{"id": {id(w.friend.ID)}}, "friend", w.friend.ID, 0},
-		{"friend by uid", "send_friend_message", url.Values{"uid": {id(w.friend.UID)}}, "friend", w.friend.ID, 0},
+		{"friend by id", "send_friend_message", url.Values{"id": {decimal(w.friend.ID)}}, "friend", w.friend.ID, 0},
+		{"friend by uid", "send_friend_message", url.Values{"uid": {decimal(w.friend.UID)}}, "friend", w.friend.ID, 0},
 		{"friend by name", "send_friend_message", url.Values{"name": {w.friend2.Nick}}, "friend", w.friend2.ID, 0},
-		{"group by id", "send_group_message", url.Values{"id": {id(w.create.ID)}}, "group", w.create.ID, 0},
-		{"group by uid", "send_group_message", url.Values{"uid": {id(w.attend.UID)}}, "group", w.attend.ID, 0},
-		{"discuss", "send_discuss_message", url.Values{"id": {id(w.discuss.ID)}}, "discuss", w.discuss.ID, 0},
-		{"sess via group", "send_sess_message", url.Values{"group_id": {id(w.create.ID)}, "id": {id(gm.ID)}}, "sess", gm.ID, w.create.ID},
-		{"sess via group numbers", "send_sess_message", url.Values{"group_uid": {id(w.create.UID)}, "uid": {id(gm.UID)}}, "sess", gm.ID, w.create.ID},
-		{"sess via discussion", "send_sess_message", url.Values{"discuss_id": {id(w.discuss.ID)}, "id": {id(dm.ID)}}, "sess", dm.ID, w.discuss.ID},
+		{"group by id", "send_group_message", url.Values{"id": {decimal(w.create.ID)}}, "group", w.create.ID, 0},
+		{"group by uid", "send_group_message", url.Values{"uid": {decimal(w.attend.UID)}}, "group", w.attend.ID, 0},
+		{"discuss", "send_discuss_message", url.Values{"id": {decimal(w.discuss.ID)}}, "discuss", w.discuss.ID, 0},
+		{"sess via group", "send_sess_message", url.Values{"group_id": {decimal(w.create.ID)}, "id": {decimal(gm.ID)}}, "sess", gm.ID, w.create.ID},
+		{"sess via group numbers", "send_sess_message", url.Values{"group_uid": {decimal(w.create.UID)}, "uid": {decimal(gm.UID)}}, "sess", gm.ID, w.create.ID},
+		{"sess via discussion", "send_sess_message", url.Values{"discuss_id": {decimal(w.discuss.ID)}, "id": {decimal(dm.ID)}}, "sess", dm.ID, w.discuss.ID},
 	}
 }
 
-func testSend(t *testing.T, ts *testStack, w world) {
+func testSend(t *testing.T, ts *testStack, w stackWorld) {
 	for _, c := range sendCases(w) {
 		t.Run(c.name, func(t *testing.T) {
 			// Sync by GET: answered once the sandbox accepted it.
@@ -653,7 +653,7 @@ func testSend(t *testing.T, ts *testStack, w world) {
 			} else if o := a.wantResult(t, http.StatusOK, 0, "request already in execution"); len(o) != 2 {
 				t.Errorf("async answer %s has more than code and status", a.body)
 			}
-			waitFor(t, "the async message in the sandbox", func() bool { _, ok := sentWith(ts.sandbox, f.Get("content")); return ok })
+			eventually(t, "the async message in the sandbox", func() bool { _, ok := sentWith(ts.sandbox, f.Get("content")); return ok })
 			checkSent(t, ts.sandbox, f.Get("content"), c)
 		})
 	}
@@ -667,7 +667,7 @@ func checkSendResult(t testing.TB, a answer) {
 	if _, ok := o["id"].(json.Number); !ok || o["info"] != "发送正常" || len(o) != 4 {
 		t.Errorf("send result %s, want {id:<number>, code:0, status, info:发送正常}", a.body)
 	}
-	golden(t, "send_message", o)
+	checkGolden(t, "send_message", o)
 }
 
 func checkSent(t testing.TB, sb *sandbox.Server, text string, c sendCase) {
@@ -689,7 +689,7 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-func testSendErrors(t *testing.T, ts *testStack, w world) {
+func testSendErrors(t *testing.T, ts *testStack, w stackWorld) {
 	gm := w.members(w.create, "member")[0]
 	dm := w.otherDiscussMember()
 	sent := len(ts.sandbox.Sent())
@@ -704,10 +704,10 @@ func testSendErrors(t *testing.T, ts *testStack, w world) {
 		{"send_group_message?id=1&content=x", 101, "group not found"},
 		{"send_group_message?uid=1&content=x&async=1", 101, "group not found"},
 		{"send_discuss_message?id=1&content=x", 102, "discuss not found"},
-		{"send_sess_message?group_id=" + id(w.create.ID) + "&id=1&content=x", 103, "group member not found"},
-		{"send_sess_message?group_id=1&id=" + id(gm.ID) + "&content=x", 103, "group member not found"},
-		{"send_sess_message?discuss_id=" + id(w.discuss.ID) + "&id=1&content=x", 104, "discuss member not found"},
-		{"send_sess_message?id=" + id(gm.ID) + "&content=x", 105, "discuss member or group member  not found"},
+		{"send_sess_message?group_id=" + decimal(w.create.ID) + "&id=1&content=x", 103, "group member not found"},
+		{"send_sess_message?group_id=1&id=" + decimal(gm.ID) + "&content=x", 103, "group member not found"},
+		{"send_sess_message?discuss_id=" + decimal(w.discuss.ID) + "&id=1&content=x", 104, "discuss member not found"},
+		{"send_sess_message?id=" + decimal(gm.ID) + "&content=x", 105, "discuss member or group member  not found"},
 	}
 	for _, c := range notFound {
 		a := ts.get(t, "/openqq/"+c.query)
@@ -717,12 +717,12 @@ func testSendErrors(t *testing.T, ts *testStack, w world) {
 	}
 	// [GO] spec §6.5: empty content answers 400, sync and async.
 	for _, c := range []string{
-		"send_friend_message?id=" + id(w.friend.ID),
-		"send_friend_message?id=" + id(w.friend.ID) + "&content=",
-		"send_friend_message?id=" + id(w.friend.ID) + "&content=&async=1",
-		"send_group_message?id=" + id(w.create.ID) + "&content=",
-		"send_discuss_message?id=" + id(w.discuss.ID) + "&async=1",
-		"send_sess_message?discuss_id=" + id(w.discuss.ID) + "&id=" + id(dm.ID) + "&content=",
+		"send_friend_message?id=" + decimal(w.friend.ID),
+		"send_friend_message?id=" + decimal(w.friend.ID) + "&content=",
+		"send_friend_message?id=" + decimal(w.friend.ID) + "&content=&async=1",
+		"send_group_message?id=" + decimal(w.create.ID) + "&content=",
+		"send_discuss_message?id=" + decimal(w.discuss.ID) + "&async=1",
+		"send_sess_message?discuss_id=" + decimal(w.discuss.ID) + "&id=" + decimal(dm.ID) + "&content=",
 	} {
 		ts.get(t, "/openqq/"+c).wantResult(t, http.StatusOK, 400, "content missing")
 	}
@@ -731,18 +731,18 @@ func testSendErrors(t *testing.T, ts *testStack, w world) {
 	}
 }
 
-func testSearch(t *testing.T, ts *testStack, w world) {
-	a := ts.get(t, "/openqq/search_friend?uid="+id(w.friend.UID))
+func testSearch(t *testing.T, ts *testStack, w stackWorld) {
+	a := ts.get(t, "/openqq/search_friend?uid="+decimal(w.friend.UID))
 	found := a.array(t)
-	if len(found) != 1 || found[0].(map[string]any)["id"] != id(w.friend.ID) {
+	if len(found) != 1 || found[0].(map[string]any)["id"] != decimal(w.friend.ID) {
 		t.Fatalf("search_friend by uid: %s", a.body)
 	}
 	checkIDTypes(t, "search_friend", found)
-	golden(t, "search_friend", found)
+	checkGolden(t, "search_friend", found)
 
 	// Reserved keys are not criteria ([GO] spec §6.9: the original died).
-	a = ts.get(t, "/openqq/search_friend?id="+id(w.friend.ID)+"&datatype=jsonp&callback=jQuery_1&_=1475135588&client="+ts.acct)
-	if !bytes.HasPrefix(a.body, []byte("jQuery_1([{")) || !bytes.Contains(a.body, []byte(`"id":"`+id(w.friend.ID)+`"`)) {
+	a = ts.get(t, "/openqq/search_friend?id="+decimal(w.friend.ID)+"&datatype=jsonp&callback=jQuery_1&_=1475135588&client="+ts.acct)
+	if !bytes.HasPrefix(a.body, []byte("jQuery_1([{")) || !bytes.Contains(a.body, []byte(`"id":"`+decimal(w.friend.ID)+`"`)) {
 		t.Errorf("search_friend as JSONP: %s", a.body)
 	}
 	// Criteria are ANDed; no criterion, or only reserved or unknown
@@ -756,18 +756,18 @@ func testSearch(t *testing.T, ts *testStack, w world) {
 		ts.get(t, "/openqq/search_friend?"+q).wantResult(t, http.StatusOK, 100, "object not found")
 	}
 
-	a = ts.post(t, "/openqq/search_group", url.Values{"uid": {id(w.create.UID)}})
+	a = ts.post(t, "/openqq/search_group", url.Values{"uid": {decimal(w.create.UID)}})
 	groups := a.array(t)
-	if len(groups) != 1 || groups[0].(map[string]any)["id"] != id(w.create.ID) {
+	if len(groups) != 1 || groups[0].(map[string]any)["id"] != decimal(w.create.ID) {
 		t.Fatalf("search_group by uid: %s", a.body)
 	}
 	if members, _ := groups[0].(map[string]any)["member"].([]any); len(members) != len(w.create.Members) {
 		t.Errorf("search_group lists %d members, the group has %d", len(members), len(w.create.Members))
 	}
 	checkIDTypes(t, "search_group", groups)
-	golden(t, "search_group", groups)
+	checkGolden(t, "search_group", groups)
 	a = ts.get(t, "/openqq/search_group?name="+url.QueryEscape(w.manage.Name)+"&datatype=jsonp&callback=cb")
-	if !bytes.HasPrefix(a.body, []byte("cb([{")) || !bytes.Contains(a.body, []byte(`"uid":"`+id(w.manage.UID)+`"`)) {
+	if !bytes.HasPrefix(a.body, []byte("cb([{")) || !bytes.Contains(a.body, []byte(`"uid":"`+decimal(w.manage.UID)+`"`)) {
 		t.Errorf("search_group as JSONP: %s", a.body)
 	}
 	ts.get(t, "/openqq/search_group?uid=1").wantResult(t, http.StatusOK, 100, "object not found")
@@ -781,7 +781,7 @@ type incoming struct {
 
 // incomings returns n messages with texts prefix-00…, from a friend, a
 // group member and a discussion member in turn.
-func incomings(w world, prefix string, n int) []incoming {
+func incomings(w stackWorld, prefix string, n int) []incoming {
 	gm := w.members(w.attend, "member")[0]
 	dm := w.otherDiscussMember()
 	out := make([]incoming, n)
@@ -799,7 +799,7 @@ func incomings(w world, prefix string, n int) []incoming {
 	return out
 }
 
-func push(t testing.TB, sb *sandbox.Server, in []incoming) {
+func pushAll(t testing.TB, sb *sandbox.Server, in []incoming) {
 	t.Helper()
 	for _, m := range in {
 		if _, err := sb.Push(m.msg); err != nil {
@@ -870,11 +870,11 @@ func (c *tally) check(t testing.TB, in []incoming) {
 	}
 }
 
-func testCheckEventOne(t *testing.T, ts *testStack, w world) {
+func testCheckEventOne(t *testing.T, ts *testStack, w stackWorld) {
 	in := incomings(w, "one", 6)
-	push(t, ts.sandbox, in)
+	pushAll(t, ts.sandbox, in)
 	c := newTally("one-")
-	waitFor(t, "every message through check_event", func() bool {
+	eventually(t, "every message through check_event", func() bool {
 		a := ts.get(t, "/openqq/check_event")
 		if a.status != http.StatusOK {
 			t.Fatalf("check_event: HTTP %d: %s", a.status, a.body)
@@ -886,13 +886,13 @@ func testCheckEventOne(t *testing.T, ts *testStack, w world) {
 	for _, m := range in[:3] {
 		p := c.posts[m.msg.Text]
 		checkIDTypes(t, m.kind, p)
-		golden(t, "check_event_"+m.kind, p)
+		checkGolden(t, "check_event_"+m.kind, p)
 	}
 }
 
 // testCheckEventTen polls with ten clients at once: every message goes to
 // exactly one of them, and none is answered [null] ([GO] spec §7.3).
-func testCheckEventTen(t *testing.T, ts *testStack, w world) {
+func testCheckEventTen(t *testing.T, ts *testStack, w stackWorld) {
 	in := incomings(w, "ten", 45)
 	c := newTally("ten-")
 	ctx, cancel := context.WithCancel(t.Context())
@@ -915,10 +915,10 @@ func testCheckEventTen(t *testing.T, ts *testStack, w world) {
 			}
 		})
 	}
-	push(t, ts.sandbox, in[:15])
-	waitFor(t, "the first batch", func() bool { return c.count() >= 15 })
-	push(t, ts.sandbox, in[15:])
-	waitFor(t, "every message through the pollers", func() bool { return c.count() == len(in) })
+	pushAll(t, ts.sandbox, in[:15])
+	eventually(t, "the first batch", func() bool { return c.count() >= 15 })
+	pushAll(t, ts.sandbox, in[15:])
+	eventually(t, "every message through the pollers", func() bool { return c.count() == len(in) })
 	cancel()
 	wg.Wait()
 	c.check(t, in)
@@ -926,7 +926,7 @@ func testCheckEventTen(t *testing.T, ts *testStack, w world) {
 
 // testCheckEventCursor reads the events stream with two cursors: each sees
 // every event, in order.
-func testCheckEventCursor(t *testing.T, ts *testStack, w world) {
+func testCheckEventCursor(t *testing.T, ts *testStack, w stackWorld) {
 	cursor := "0"
 	for { // catch up with the stream; an empty read means the end
 		a := ts.get(t, "/openqq/check_event?cursor="+cursor+"&count=1000")
@@ -940,10 +940,10 @@ func testCheckEventCursor(t *testing.T, ts *testStack, w world) {
 		cursor = next
 	}
 	in := incomings(w, "cursor", 3)
-	push(t, ts.sandbox, in)
+	pushAll(t, ts.sandbox, in)
 	for reader := range 2 {
 		c, at, order := newTally("cursor-"), cursor, []string{}
-		waitFor(t, fmt.Sprintf("reader %d to see the messages", reader), func() bool {
+		eventually(t, fmt.Sprintf("reader %d to see the messages", reader), func() bool {
 			a := ts.get(t, "/openqq/check_event?cursor="+url.QueryEscape(at))
 			c.add(a.body)
 			for _, it := range a.array(t) {
@@ -1030,15 +1030,15 @@ func serveLoopback(t *testing.T, h http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-func testPostAPI(t *testing.T, ts *testStack, w world, hooks *webhookReceiver) {
-	waitFor(t, "the login event at post_api", func() bool { return hooks.events("login") > 0 })
+func testPostAPI(t *testing.T, ts *testStack, w stackWorld, hooks *webhookReceiver) {
+	eventually(t, "the login event at post_api", func() bool { return hooks.events("login") > 0 })
 	if _, err := ts.sandbox.Push(sandbox.Message{Type: sandbox.MessageFriend, From: w.friend2.ID, Text: "ping-1"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the webhook's reply in the sandbox", func() bool { _, ok := sentWith(ts.sandbox, "pong-1"); return ok })
+	eventually(t, "the webhook's reply in the sandbox", func() bool { _, ok := sentWith(ts.sandbox, "pong-1"); return ok })
 	checkSent(t, ts.sandbox, "pong-1", sendCase{typ: "friend", to: w.friend2.ID})
 	p, hookID := hooks.message("ping-1")
-	if p["post_type"] != "receive_message" || p["sender_id"] != id(w.friend2.ID) || hookID == "" {
+	if p["post_type"] != "receive_message" || p["sender_id"] != decimal(w.friend2.ID) || hookID == "" {
 		t.Errorf("post_api got %v (webhook-id %q)", p, hookID)
 	}
 }
@@ -1067,19 +1067,19 @@ func newPollServer(t *testing.T) *pollServer {
 func (p *pollServer) URL() string { return p.url }
 
 // testPollAPI: a heartbeat answered 302 to /openqq/<api> runs that call.
-func testPollAPI(t *testing.T, ts *testStack, w world, poll *pollServer) {
+func testPollAPI(t *testing.T, ts *testStack, w stackWorld, poll *pollServer) {
 	// Any host: the call goes over the command bus, not to that address.
-	poll.redirects <- "http://127.0.0.1:5000/openqq/send_friend_message?id=" + id(w.friend.ID) + "&content=poll-api-1"
-	waitFor(t, "the poll_api send in the sandbox", func() bool { _, ok := sentWith(ts.sandbox, "poll-api-1"); return ok })
+	poll.redirects <- "http://127.0.0.1:5000/openqq/send_friend_message?id=" + decimal(w.friend.ID) + "&content=poll-api-1"
+	eventually(t, "the poll_api send in the sandbox", func() bool { _, ok := sentWith(ts.sandbox, "poll-api-1"); return ok })
 	checkSent(t, ts.sandbox, "poll-api-1", sendCase{typ: "friend", to: w.friend.ID})
 }
 
-func testKickShutup(t *testing.T, ts *testStack, w world) {
+func testKickShutup(t *testing.T, ts *testStack, w stackWorld) {
 	create := w.members(w.create, "member")
 	manage := w.members(w.manage, "member")
 	owner := w.members(w.manage, "owner")[0]
 	attendee := w.members(w.attend, "member")[0]
-	cg, mg := "group_id="+id(w.create.ID), "group_id="+id(w.manage.ID)
+	cg, mg := "group_id="+decimal(w.create.ID), "group_id="+decimal(w.manage.ID)
 	cases := []struct {
 		name   string
 		query  string
@@ -1087,19 +1087,19 @@ func testKickShutup(t *testing.T, ts *testStack, w world) {
 		status string
 	}{
 		// The original's order of checks (spec §6.10, §6.11).
-		{"kick: group not found", "kick_group_member?group_uid=1&member_id=" + id(create[0].ID), 100, "object not found"},
-		{"kick: member id empty", "kick_group_member?" + cg + "&member_id=&member_uid=" + id(create[0].UID), 200, "member id empty"},
+		{"kick: group not found", "kick_group_member?group_uid=1&member_id=" + decimal(create[0].ID), 100, "object not found"},
+		{"kick: member id empty", "kick_group_member?" + cg + "&member_id=&member_uid=" + decimal(create[0].UID), 200, "member id empty"},
 		{"kick: no member list", "kick_group_member?" + cg, 200, "member id empty"},
-		{"kick: member not found", "kick_group_member?" + cg + "&member_id=" + id(create[0].ID) + ",999", 100, "member 999 not found"},
-		{"kick: not an admin there", "kick_group_member?group_id=" + id(w.attend.ID) + "&member_id=" + id(attendee.ID), 201, "failure"},
-		{"kick: the owner", "kick_group_member?" + mg + "&member_id=" + id(owner.ID), 201, "failure"},
-		{"shutup: group not found", "shutup_group_member?group_id=1&time=1&member_id=" + id(manage[0].ID), 100, "object not found"},
-		{"shutup: time missing", "shutup_group_member?" + mg + "&member_id=" + id(manage[0].ID), 400, "shutup time missing or error"},
-		{"shutup: time not digits", "shutup_group_member?" + mg + "&time=1.5&member_id=" + id(manage[0].ID), 400, "shutup time missing or error"},
+		{"kick: member not found", "kick_group_member?" + cg + "&member_id=" + decimal(create[0].ID) + ",999", 100, "member 999 not found"},
+		{"kick: not an admin there", "kick_group_member?group_id=" + decimal(w.attend.ID) + "&member_id=" + decimal(attendee.ID), 201, "failure"},
+		{"kick: the owner", "kick_group_member?" + mg + "&member_id=" + decimal(owner.ID), 201, "failure"},
+		{"shutup: group not found", "shutup_group_member?group_id=1&time=1&member_id=" + decimal(manage[0].ID), 100, "object not found"},
+		{"shutup: time missing", "shutup_group_member?" + mg + "&member_id=" + decimal(manage[0].ID), 400, "shutup time missing or error"},
+		{"shutup: time not digits", "shutup_group_member?" + mg + "&time=1.5&member_id=" + decimal(manage[0].ID), 400, "shutup time missing or error"},
 		{"shutup: member id empty", "shutup_group_member?" + mg + "&time=1&member_id=", 200, "member id empty"},
 		{"shutup: member not found", "shutup_group_member?" + mg + "&time=1&member_uid=999", 100, "member 999 not found"},
-		{"shutup: the owner", "shutup_group_member?" + mg + "&time=1&member_id=" + id(owner.ID), 201, "failure"},
-		{"shutup: under a minute", "shutup_group_member?" + mg + "&time=0&member_id=" + id(manage[0].ID), 201, "failure"},
+		{"shutup: the owner", "shutup_group_member?" + mg + "&time=1&member_id=" + decimal(owner.ID), 201, "failure"},
+		{"shutup: under a minute", "shutup_group_member?" + mg + "&time=0&member_id=" + decimal(manage[0].ID), 201, "failure"},
 	}
 	for _, c := range cases {
 		ts.get(t, "/openqq/"+c.query).wantResult(t, http.StatusOK, c.code, c.status)
@@ -1110,11 +1110,11 @@ func testKickShutup(t *testing.T, ts *testStack, w world) {
 
 	// Ext works (the sandbox and the client share a password): kick by
 	// ids, kick by QQ numbers in a POST form, mute for one minute.
-	ts.get(t, "/openqq/kick_group_member?"+cg+"&member_id="+id(create[0].ID)).wantResult(t, http.StatusOK, 0, "success")
+	ts.get(t, "/openqq/kick_group_member?"+cg+"&member_id="+decimal(create[0].ID)).wantResult(t, http.StatusOK, 0, "success")
 	ts.post(t, "/openqq/kick_group_member", url.Values{
-		"group_uid": {id(w.create.UID)}, "member_uid": {id(create[1].UID) + "," + id(create[2].UID)},
+		"group_uid": {decimal(w.create.UID)}, "member_uid": {decimal(create[1].UID) + "," + decimal(create[2].UID)},
 	}).wantResult(t, http.StatusOK, 0, "success")
-	ts.get(t, "/openqq/shutup_group_member?group_uid="+id(w.manage.UID)+"&time=1&member_uid="+id(manage[0].UID)).
+	ts.get(t, "/openqq/shutup_group_member?group_uid="+decimal(w.manage.UID)+"&time=1&member_uid="+decimal(manage[0].UID)).
 		wantResult(t, http.StatusOK, 0, "success")
 
 	var kicked []int64
@@ -1138,7 +1138,7 @@ func testClientInfo(t *testing.T, ts *testStack) {
 		if o["account"] != ts.acct || o["pid"] != json.Number(strconv.Itoa(os.Getpid())) || o["version"] != openqq.Version {
 			t.Errorf("get_client_info: %s", a.body)
 		}
-		golden(t, "get_client_info", o)
+		checkGolden(t, "get_client_info", o)
 	}
 	a := ts.get(t, "/openqq/check_client")
 	clients, _ := a.object(t)["client"].([]any)
@@ -1159,10 +1159,10 @@ func testRelogin(t *testing.T, ts *testStack, hooks *webhookReceiver) {
 	if o := a.wantResult(t, http.StatusOK, 0, want); o["account"] != ts.acct {
 		t.Errorf("relogin: %s", a.body)
 	}
-	waitFor(t, "a new login", func() bool { return hooks.events("login") > logins })
+	eventually(t, "a new login", func() bool { return hooks.events("login") > logins })
 	ts.waitRunning(t)
 	w := pickWorld(t, ts.sandbox)
-	checkSendResult(t, ts.get(t, "/openqq/send_friend_message?id="+id(w.friend.ID)+"&content=after-relogin"))
+	checkSendResult(t, ts.get(t, "/openqq/send_friend_message?id="+decimal(w.friend.ID)+"&content=after-relogin"))
 	checkSent(t, ts.sandbox, "after-relogin", sendCase{typ: "friend", to: w.friend.ID})
 }
 
@@ -1193,7 +1193,7 @@ func testStopClient(t *testing.T, ts *testStack, hooks *webhookReceiver) {
 // testConnectorDown runs a relay on the stack's Redis after the connector
 // has gone: writes answer a clear error by their deadline instead of
 // hanging, reads keep serving the last contacts.
-func testConnectorDown(t *testing.T, acct, redisURL string, w world) {
+func testConnectorDown(t *testing.T, acct, redisURL string, w stackWorld) {
 	rc, err := loadRelayConfig(map[string]string{
 		"OPENQQ_REDIS_URL": redisURL, "OPENQQ_ACCOUNT": acct, "OPENQQ_COMMAND_TIMEOUT": "2s",
 	})
@@ -1211,10 +1211,10 @@ func testConnectorDown(t *testing.T, acct, redisURL string, w world) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- (&relay.Server{Handler: newRelayHandler(rc, db, testLogger(t))}).Serve(ctx, ln) }()
+	go func() { served <- (&relay.Server{Handler: newRelayHandler(rc, db, stackLogger(t))}).Serve(ctx, ln) }()
 	defer func() { cancel(); <-served }()
 	rs := &testStack{url: "http://" + ln.Addr().String()}
-	send := "/openqq/send_friend_message?id=" + id(w.friend.ID) + "&content=nobody-home"
+	send := "/openqq/send_friend_message?id=" + decimal(w.friend.ID) + "&content=nobody-home"
 
 	// Stopped: refused at once.
 	rs.get(t, send).wantResult(t, http.StatusServiceUnavailable, 503, "client not ready")
@@ -1248,7 +1248,7 @@ func TestStackLoginAndAuth(t *testing.T) {
 
 	// Scanning: the QR code is there for whoever holds a token.
 	var qr answer
-	waitFor(t, "a QR code to scan", func() bool { qr = ts.get(t, "/openqq/get_qrcode"); return qr.status == http.StatusOK })
+	eventually(t, "a QR code to scan", func() bool { qr = ts.get(t, "/openqq/get_qrcode"); return qr.status == http.StatusOK })
 	if qr.header.Get("Content-Type") != "image/png" || !bytes.HasPrefix(qr.body, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Errorf("get_qrcode: %s, %d bytes", qr.header.Get("Content-Type"), len(qr.body))
 	}
@@ -1287,8 +1287,8 @@ type authRoute struct {
 	write        bool
 }
 
-func testAuth(t *testing.T, ts *testStack, w world, rw, ro string) {
-	send := "?id=" + id(w.friend.ID) + "&content=denied"
+func testAuth(t *testing.T, ts *testStack, w stackWorld, rw, ro string) {
+	send := "?id=" + decimal(w.friend.ID) + "&content=denied"
 	routes := []authRoute{
 		{"GET", "/", false},
 		{"GET", "/metrics", false},
@@ -1297,17 +1297,17 @@ func testAuth(t *testing.T, ts *testStack, w world, rw, ro string) {
 		{"GET", "/openqq/get_group_info", false},
 		{"GET", "/openqq/get_group_basic_info", false},
 		{"GET", "/openqq/get_discuss_info", false},
-		{"GET", "/openqq/search_friend?id=" + id(w.friend.ID), false},
-		{"POST", "/openqq/search_group?id=" + id(w.create.ID), false},
+		{"GET", "/openqq/search_friend?id=" + decimal(w.friend.ID), false},
+		{"POST", "/openqq/search_group?id=" + decimal(w.create.ID), false},
 		{"GET", "/openqq/get_client_info", false},
 		{"GET", "/openqq/check_client", false},
 		{"GET", "/openqq/check_event", false},
 		{"GET", "/openqq/send_friend_message" + send, true},
-		{"POST", "/openqq/send_group_message?id=" + id(w.create.ID) + "&content=denied", true},
-		{"GET", "/openqq/send_discuss_message?id=" + id(w.discuss.ID) + "&content=denied", true},
-		{"GET", "/openqq/send_sess_message?discuss_id=" + id(w.discuss.ID) + "&id=" + id(w.otherDiscussMember().ID) + "&content=denied", true},
-		{"GET", "/openqq/kick_group_member?group_id=" + id(w.create.ID) + "&member_id=" + id(w.members(w.create, "member")[0].ID), true},
-		{"GET", "/openqq/shutup_group_member?group_id=" + id(w.create.ID) + "&time=1&member_id=" + id(w.members(w.create, "member")[0].ID), true},
+		{"POST", "/openqq/send_group_message?id=" + decimal(w.create.ID) + "&content=denied", true},
+		{"GET", "/openqq/send_discuss_message?id=" + decimal(w.discuss.ID) + "&content=denied", true},
+		{"GET", "/openqq/send_sess_message?discuss_id=" + decimal(w.discuss.ID) + "&id=" + decimal(w.otherDiscussMember().ID) + "&content=denied", true},
+		{"GET", "/openqq/kick_group_member?group_id=" + decimal(w.create.ID) + "&member_id=" + decimal(w.members(w.create, "member")[0].ID), true},
+		{"GET", "/openqq/shutup_group_member?group_id=" + decimal(w.create.ID) + "&time=1&member_id=" + decimal(w.members(w.create, "member")[0].ID), true},
 		{"GET", "/openqq/relogin", true},
 		{"POST", "/openqq/stop_client", true},
 	}

@@ -39,7 +39,7 @@ func TestUpConfigErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := startUp(t.Context(), upOptions{Environ: stackEnv(t, c.kv...), Logger: testLogger(t)})
+			s, err := startUp(t.Context(), upOptions{Environ: stackEnv(t, c.kv...), Logger: stackLogger(t)})
 			if err == nil {
 				s.close()
 				t.Fatalf("started with %v", c.kv)
@@ -59,10 +59,10 @@ func TestUpReleasesWhatItOpened(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	sandboxAddr := freeAddr(t)
+	sandboxAddr := freeLoopbackAddr(t)
 	_, err = startUp(t.Context(), upOptions{
 		Environ: stackEnv(t, "OPENQQ_SANDBOX_LISTEN", sandboxAddr, "OPENQQ_LISTEN", ln.Addr().String()),
-		Logger:  testLogger(t),
+		Logger:  stackLogger(t),
 	})
 	if err == nil || !strings.Contains(err.Error(), "relay: listen") {
 		t.Fatalf("startUp on a taken relay address: %v", err)
@@ -74,7 +74,7 @@ func TestUpReleasesWhatItOpened(t *testing.T) {
 	again.Close()
 }
 
-func freeAddr(t testing.TB) string {
+func freeLoopbackAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -102,7 +102,7 @@ func TestQRWatch(t *testing.T) {
 	t.Cleanup(sb.Close)
 	var hooked [][]byte
 	b := qrWatch{
-		Backend: webqq.New(webqq.Options{Endpoint: sb.URL, HTTPClient: sb.Client(), QRPollInterval: 5 * time.Millisecond, Logger: testLogger(t)}),
+		Backend: webqq.New(webqq.Options{Endpoint: sb.URL, HTTPClient: sb.Client(), QRPollInterval: 5 * time.Millisecond, Logger: stackLogger(t)}),
 		onQR:    func(png []byte) { hooked = append(hooked, png) },
 	}
 	obs := &loginRecorder{}
@@ -136,7 +136,7 @@ func TestStackShutdown(t *testing.T) {
 		}
 		polled <- a
 	}()
-	waitFor(t, "the poll to be held", func() bool {
+	eventually(t, "the poll to be held", func() bool {
 		return strings.Contains(string(ts.get(t, "/metrics").body), "openqq_relay_check_event_waiters 1")
 	})
 	stopStack(t, ts)
@@ -193,10 +193,10 @@ func TestUpBinary(t *testing.T) {
 	if out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	listen := freeAddr(t)
+	listen := freeLoopbackAddr(t)
 	cmd := exec.Command(bin, "up")
 	cmd.Env = []string{"OPENQQ_LISTEN=" + listen, "OPENQQ_SANDBOX_LISTEN=127.0.0.1:0", "PATH=" + os.Getenv("PATH")}
-	stderr := &syncBuffer{}
+	stderr := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func TestUpBinary(t *testing.T) {
 		}
 	})
 	ts := &testStack{url: "http://" + listen}
-	waitFor(t, "openqq up to log in", func() bool {
+	eventually(t, "openqq up to log in", func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("openqq up exited early: %v\n%s", err, stderr)
