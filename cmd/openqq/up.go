@@ -248,7 +248,7 @@ func (s *upStack) openSandbox(environ map[string]string, co *webqq.Options) erro
 }
 
 // buildConnector builds the runner as `openqq connector` does; its QR codes
-// also go to the terminal and arm the sandbox's auto-confirm.
+// also go to the terminal.
 func (s *upStack) buildConnector(client *webqq.Client, o upOptions) error {
 	c := s.conn
 	co := connector.Options{
