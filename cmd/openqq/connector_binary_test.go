@@ -42,13 +42,11 @@ func connBinary(t *testing.T) string {
 			connBuild.err = err
 			return
 		}
+		removeAfterTests(dir)
 		connBuild.path = filepath.Join(dir, "openqq")
 		cmd := exec.Command("go", "build", "-o", connBuild.path, ".")
 		connBuild.out, connBuild.err = cmd.CombinedOutput()
 	})
-	if connBuild.path != "" {
-		t.Cleanup(func() { os.RemoveAll(filepath.Dir(connBuild.path)) })
-	}
 	if connBuild.err != nil {
 		t.Fatalf("go build: %v\n%s", connBuild.err, connBuild.out)
 	}
