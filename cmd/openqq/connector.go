@@ -155,16 +155,29 @@ func loadConnectorConfig(environ map[string]string) (*connectorConfig, error) {
 }
 
 // newConnector builds the account's connector on db with the configured
-// protocol backend; `openqq up` reuses it. The returned close function
-// releases what the backend holds (the in-process sandbox) and must be
-// called after the connector's Run has returned.
-func newConnector(ctx context.Context, cfg *connectorConfig, db *store.DB, log *slog.Logger, reg *prometheus.Registry) (*connector.Runner, func(), error) {
+// protocol backend. The returned close function releases what the backend
+// holds (the in-process sandbox) and must be called after the connector's
+// Run has returned.
+func newConnector(cfg *connectorConfig, db *store.DB, log *slog.Logger, reg *prometheus.Registry) (*connector.Runner, func(), error) {
 	backend, closeBackend, err := newBackend(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
+	r, err := newRunner(cfg, backend, db, log, reg, nil)
+	if err != nil {
+		closeBackend()
+		return nil, nil, err
+	}
+	return r, closeBackend, nil
+}
+
+// newRunner builds the account's connector over backend with the options
+// of cfg: the one mapping from the environment to connector.Options, which
+// `openqq connector` and `openqq up` share. tune, when not nil, adjusts the
+// options before they are used (tests shorten the waits).
+func newRunner(cfg *connectorConfig, backend connector.Backend, db *store.DB, log *slog.Logger, reg *prometheus.Registry, tune func(*connector.Options)) (*connector.Runner, error) {
 	postEvent := cfg.PostEvent
-	r, err := connector.New(connector.Options{
+	o := connector.Options{
 		Store:           db,
 		Backend:         backend,
 		Account:         cfg.Account,
@@ -175,19 +188,17 @@ func newConnector(ctx context.Context, cfg *connectorConfig, db *store.DB, log *
 		PostEvent:       &postEvent,
 		PostEventList:   cfg.postEventList(),
 		LeaseTTL:        cfg.LeaseTTL,
-	})
-	if err != nil {
-		closeBackend()
-		return nil, nil, err
 	}
-	return r, closeBackend, nil
+	if tune != nil {
+		tune(&o)
+	}
+	return connector.New(o)
 }
 
-// newBackend builds the SmartQQ client: against the real hosts (the system
-// CA pool, which honours SSL_CERT_FILE), against OPENQQ_WEBQQ_ENDPOINT, or
-// against a sandbox started here that scans and confirms its QR codes by
+// clientOptions are the SmartQQ client's options of cfg, for the real
+// hosts or OPENQQ_WEBQQ_ENDPOINT; a sandbox backend then points them at
 // itself.
-func newBackend(cfg *connectorConfig, log *slog.Logger) (connector.Backend, func(), error) {
+func clientOptions(cfg *connectorConfig, log *slog.Logger) webqq.Options {
 	o := webqq.Options{
 		Endpoint:     cfg.WebQQEndpoint,
 		Account:      cfg.Account,
@@ -198,6 +209,15 @@ func newBackend(cfg *connectorConfig, log *slog.Logger) (connector.Backend, func
 	if o.SendInterval == 0 { // 0 means none here, as the variable says
 		o.SendInterval = webqq.NoDelay
 	}
+	return o
+}
+
+// newBackend builds the SmartQQ client: against the real hosts (the system
+// CA pool, which honours SSL_CERT_FILE), against OPENQQ_WEBQQ_ENDPOINT, or
+// against a sandbox started here that scans and confirms its QR codes by
+// itself.
+func newBackend(cfg *connectorConfig, log *slog.Logger) (connector.Backend, func(), error) {
+	o := clientOptions(cfg, log)
 	if cfg.Backend != backendSandbox {
 		return webqq.New(o), func() {}, nil
 	}
@@ -251,7 +271,7 @@ func runConnector(ctx context.Context, args []string) error {
 	defer db.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	conn, closeBackend, err := newConnector(ctx, cfg, db, log, reg)
+	conn, closeBackend, err := newConnector(cfg, db, log, reg)
 	if err != nil {
 		return fmt.Errorf("openqq connector: %w", err)
 	}

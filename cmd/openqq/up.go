@@ -178,16 +178,7 @@ func isSet(environ map[string]string, key string) bool {
 // openBackend returns the connector's SmartQQ client: for the sandbox,
 // after starting to listen for it on OPENQQ_SANDBOX_LISTEN.
 func (s *upStack) openBackend(o upOptions) (*webqq.Client, error) {
-	co := webqq.Options{
-		Endpoint:     s.conn.WebQQEndpoint,
-		Account:      s.conn.Account,
-		Password:     s.conn.QQPassword,
-		SendInterval: s.conn.SendInterval,
-		Logger:       s.log,
-	}
-	if co.SendInterval == 0 { // 0 means none here, as the variable says
-		co.SendInterval = webqq.NoDelay
-	}
+	co := clientOptions(s.conn, s.log)
 	if s.conn.Backend == backendSandbox {
 		if err := s.openSandbox(o.Environ, &co); err != nil {
 			return nil, err
@@ -250,24 +241,8 @@ func (s *upStack) openSandbox(environ map[string]string, co *webqq.Options) erro
 // buildConnector builds the runner as `openqq connector` does; its QR codes
 // also go to the terminal.
 func (s *upStack) buildConnector(client *webqq.Client, o upOptions) error {
-	c := s.conn
-	co := connector.Options{
-		Store:           s.db,
-		Backend:         qrWatch{Backend: client, onQR: s.showQR},
-		Account:         c.Account,
-		Logger:          s.log,
-		Registry:        s.reg,
-		RefreshInterval: c.RefreshInterval,
-		CheckEventMax:   c.CheckEventMax,
-		PostEvent:       &c.PostEvent,
-		PostEventList:   c.postEventList(),
-		LeaseTTL:        c.LeaseTTL,
-	}
-	if o.tuneConnector != nil {
-		o.tuneConnector(&co)
-	}
 	var err error
-	s.runner, err = connector.New(co)
+	s.runner, err = newRunner(s.conn, qrWatch{Backend: client, onQR: s.showQR}, s.db, s.log, s.reg, o.tuneConnector)
 	return err
 }
 
