@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,13 +24,17 @@ import (
 // base URL and a stop function that returns Serve's result.
 func (e *env) serve(certFile, keyFile string) (string, func() error) {
 	e.t.Helper()
+	return e.serveWith(&Server{Handler: e.h, CertFile: certFile, KeyFile: keyFile})
+}
+
+func (e *env) serveWith(srv *Server) (string, func() error) {
+	e.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	srv := &Server{Handler: e.h, CertFile: certFile, KeyFile: keyFile}
 	go func() { done <- srv.Serve(ctx, ln) }()
 	stopped := false
 	stop := func() error {
@@ -42,7 +47,7 @@ func (e *env) serve(certFile, keyFile string) (string, func() error) {
 	}
 	e.t.Cleanup(func() { stop() })
 	scheme := "http"
-	if certFile != "" {
+	if srv.CertFile != "" {
 		scheme = "https"
 	}
 	return scheme + "://" + ln.Addr().String(), stop
@@ -88,6 +93,40 @@ func TestServerTLS(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestServerRoutes: extra routes share the listener, the relay answers
+// what they do not match, and a bad pattern is an error.
+func TestServerRoutes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t).seed()
+	extra := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "extra") })
+	base, stop := e.serveWith(&Server{Handler: e.h, Routes: map[string]http.Handler{"POST /extra": extra}})
+	e.url, e.client = base, &http.Client{}
+	if res := e.do(postForm("/extra", "")); res.status != http.StatusOK || string(res.body) != "extra" {
+		t.Errorf("POST /extra: %d %q", res.status, res.body)
+	}
+	if res := e.do(get("/extra")); res.status != http.StatusForbidden || res.header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("GET /extra, which only the relay takes: %d %q", res.status, res.body)
+	}
+	if res := e.do(get("/openqq/get_user_info")); res.status != http.StatusOK {
+		t.Errorf("the relay behind the routes: %d %q", res.status, res.body)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Serve returned %v after shutdown", err)
+	}
+
+	for _, pattern := range []string{"GET pot", "/"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &Server{Handler: e.h, Routes: map[string]http.Handler{pattern: extra}}
+		if err := srv.Serve(t.Context(), ln); err == nil || !strings.Contains(err.Error(), pattern) {
+			t.Errorf("Serve with the route %q: %v, want an error naming it", pattern, err)
+		}
+		ln.Close()
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"github.com/openqq-relay/openqq/connector"
 	"github.com/openqq-relay/openqq/connector/sandbox"
 	"github.com/openqq-relay/openqq/connector/webqq"
+	"github.com/openqq-relay/openqq/relay"
 	"github.com/openqq-relay/openqq/relay/webhook"
 	"github.com/openqq-relay/openqq/store"
 )
@@ -91,7 +91,7 @@ type upStack struct {
 	sandboxLn net.Listener
 	runner    *connector.Runner
 	relayLn   net.Listener
-	handler   http.Handler // the relay, plus the sandbox's confirm button
+	relaySrv  *relay.Server // the relay, plus the sandbox's confirm button
 
 	relayURL   string // what a local client connects to
 	sandboxURL string
@@ -249,13 +249,12 @@ func (s *upStack) buildConnector(client *webqq.Client, o upOptions) error {
 // openRelay builds the relay and listens for it. In sandbox mode the login
 // page's button confirms the scan through the same listener.
 func (s *upStack) openRelay(ctx context.Context) error {
-	mux := http.NewServeMux()
+	s.relaySrv = &relay.Server{CertFile: s.relay.TLSCert, KeyFile: s.relay.TLSKey}
 	if s.sandbox != nil {
 		s.relay.ConfirmScanURL = confirmPath
-		mux.Handle("POST "+confirmPath, s.sandbox.Handler())
+		s.relaySrv.Routes = map[string]http.Handler{"POST " + confirmPath: s.sandbox.Handler()}
 	}
-	mux.Handle("/", newRelayHandler(s.relay, s.db, s.log))
-	s.handler = mux
+	s.relaySrv.Handler = newRelayHandler(s.relay, s.db, s.log)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.relay.Listen)
 	if err != nil {
@@ -347,7 +346,7 @@ func (s *upStack) startBack(back *stage) error {
 	if s.sandbox != nil {
 		srv := &http.Server{Handler: s.sandbox.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		back.Go("sandbox", func(ctx context.Context) error {
-			return serveHTTP(ctx, s.sandboxLn, srv, "", "", 5*time.Second, s.sandbox.Close)
+			return serveHTTP(ctx, s.sandboxLn, srv, 5*time.Second, s.sandbox.Close)
 		})
 	}
 	if !s.dispatching() {
@@ -366,8 +365,8 @@ func (s *upStack) startBack(back *stage) error {
 	return nil
 }
 
-// startFront starts what takes requests: the relay, with relay.Server's
-// limits, and the poll_api heartbeat.
+// startFront starts what takes requests: the relay and the poll_api
+// heartbeat.
 func (s *upStack) startFront(front *stage) error {
 	var g errgroup.Group
 	if h, err := startHeartbeat(front.ctx, &g, s.disp, s.db, s.log, s.reg); err != nil {
@@ -375,20 +374,7 @@ func (s *upStack) startFront(front *stage) error {
 	} else if h != nil {
 		front.Go("heartbeat", func(context.Context) error { return g.Wait() })
 	}
-	longest := max(s.relay.CheckEventTimeout, s.relay.CommandTimeout) + 5*time.Second
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      longest + 30*time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
-	}
-	front.Go("relay", func(ctx context.Context) error {
-		return serveHTTP(ctx, s.relayLn, srv, s.relay.TLSCert, s.relay.TLSKey, longest, nil)
-	})
+	front.Go("relay", func(ctx context.Context) error { return s.relaySrv.Serve(ctx, s.relayLn) })
 	return nil
 }
 
@@ -474,18 +460,11 @@ func (st *stage) stop() error {
 	return errors.Join(st.errs...)
 }
 
-// serveHTTP serves srv on ln (TLS with a key pair) until ctx ends, then
-// calls before (to end long polls) and shuts down, giving requests in
-// flight grace to finish.
-func serveHTTP(ctx context.Context, ln net.Listener, srv *http.Server, certFile, keyFile string, grace time.Duration, before func()) error {
+// serveHTTP serves srv on ln until ctx ends, then calls before (to end
+// long polls) and shuts down, giving requests in flight grace to finish.
+func serveHTTP(ctx context.Context, ln net.Listener, srv *http.Server, grace time.Duration, before func()) error {
 	errc := make(chan error, 1)
-	go func() {
-		if certFile != "" {
-			errc <- srv.ServeTLS(ln, certFile, keyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
