@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/openqq-relay/openqq"
 	"github.com/openqq-relay/openqq/relay"
 	"github.com/openqq-relay/openqq/relay/lambda"
@@ -135,8 +137,10 @@ func loadRelayConfig(environ map[string]string) (*relayConfig, error) {
 	return &cfg, nil
 }
 
-// newRelayHandler builds the relay on an open store; `openqq up` uses it too.
-func newRelayHandler(c *relayConfig, db *store.DB, log *slog.Logger) *relay.Handler {
+// newRelayHandler builds the relay on an open store; `openqq up` uses it too,
+// with the registry of its other parts, so that the relay's /metrics shows
+// them all. A nil reg gives the relay a registry of its own.
+func newRelayHandler(c *relayConfig, db *store.DB, log *slog.Logger, reg *prometheus.Registry) *relay.Handler {
 	return relay.New(relay.Options{
 		Store:             db,
 		Account:           c.Account,
@@ -146,6 +150,7 @@ func newRelayHandler(c *relayConfig, db *store.DB, log *slog.Logger) *relay.Hand
 		HeartbeatTimeout:  c.HeartbeatTimeout,
 		ConfirmScanURL:    c.ConfirmScanURL,
 		LogLevel:          c.Level,
+		Registry:          reg,
 		Logger:            log,
 	})
 }
@@ -176,7 +181,7 @@ func runRelay(ctx context.Context, args []string) error {
 		return fmt.Errorf("openqq relay: %w", err)
 	}
 	defer db.Close()
-	h := newRelayHandler(cfg, db, log)
+	h := newRelayHandler(cfg, db, log, nil)
 	if cfg.LambdaRuntimeAPI != "" {
 		lambda.Start(h) // serves invocations until the environment is shut down
 		return nil

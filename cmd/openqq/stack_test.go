@@ -546,6 +546,7 @@ func TestStack(t *testing.T) {
 	t.Run("check_event cursor", func(t *testing.T) { testCheckEventCursor(t, ts, w) })
 	t.Run("post_api", func(t *testing.T) { testPostAPI(t, ts, w, hooks) })
 	t.Run("poll_api", func(t *testing.T) { testPollAPI(t, ts, w, poll) })
+	t.Run("metrics", func(t *testing.T) { checkMetrics(t, ts, true) })
 	t.Run("kick and shutup", func(t *testing.T) { testKickShutup(t, ts, w) })
 	t.Run("get_client_info", func(t *testing.T) { testClientInfo(t, ts) })
 	t.Run("relogin", func(t *testing.T) { testRelogin(t, ts, hooks) })
@@ -1211,7 +1212,7 @@ func testConnectorDown(t *testing.T, acct, redisURL string, w stackWorld) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- (&relay.Server{Handler: newRelayHandler(rc, db, stackLogger(t))}).Serve(ctx, ln) }()
+	go func() { served <- (&relay.Server{Handler: newRelayHandler(rc, db, stackLogger(t), nil)}).Serve(ctx, ln) }()
 	defer func() { cancel(); <-served }()
 	rs := &testStack{url: "http://" + ln.Addr().String()}
 	send := "/openqq/send_friend_message?id=" + decimal(w.friend.ID) + "&content=nobody-home"
@@ -1366,4 +1367,64 @@ func (ts *testStack) fetchAs(t testing.TB, method, path string, hdr http.Header)
 		t.Fatal(err)
 	}
 	return a
+}
+
+// checkMetrics: the relay's /metrics shows the series of every part of the
+// stack on one registry: the connector's, the relay's own and, with
+// post_api and poll_api configured, the dispatcher's and the heartbeat's.
+func checkMetrics(t *testing.T, ts *testStack, webhooks bool) {
+	t.Helper()
+	acct := `account="` + ts.acct + `"`
+	type series struct {
+		name   string
+		labels []string
+	}
+	want := []series{
+		{"openqq_connector_state", []string{acct, `state="running"} 1`}},
+		{"openqq_relay_requests_total", []string{`route="get_friend_info"`, `status="200"`}},
+		{"go_goroutines", nil},
+	}
+	hooks := []series{
+		{"openqq_webhook_attempts_total", []string{acct, `outcome="delivered"`}},
+		{"openqq_heartbeat_polls_total", []string{acct}},
+	}
+	if webhooks {
+		want = append(want, hooks...)
+	}
+	ts.get(t, "/openqq/get_friend_info")
+	var body string
+	eventually(t, "every part's series on /metrics", func() bool {
+		a := ts.get(t, "/metrics")
+		if a.status != http.StatusOK {
+			t.Fatalf("/metrics: HTTP %d %s", a.status, a.body)
+		}
+		body = string(a.body)
+		for _, s := range want {
+			if !hasSeries(body, s.name, s.labels...) {
+				return false
+			}
+		}
+		return true
+	})
+	if !webhooks {
+		for _, s := range hooks {
+			if hasSeries(body, s.name) {
+				t.Errorf("/metrics shows %s without post_api or poll_api configured", s.name)
+			}
+		}
+	}
+}
+
+// hasSeries reports whether a Prometheus text exposition has a sample of
+// name whose line holds every one of labels.
+func hasSeries(exposition, name string, labels ...string) bool {
+	for line := range strings.Lines(exposition) {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		if !slices.ContainsFunc(labels, func(l string) bool { return !strings.Contains(line, l) }) {
+			return true
+		}
+	}
+	return false
 }

@@ -83,7 +83,7 @@ type upStack struct {
 	relay  *relayConfig
 	conn   *connectorConfig
 	disp   *dispatchConfig
-	reg    *prometheus.Registry // connector, dispatcher and heartbeat metrics
+	reg    *prometheus.Registry // every part's metrics, served on the relay's /metrics
 
 	embedded  *store.Embedded // nil with OPENQQ_REDIS_URL
 	db        *store.DB
@@ -254,7 +254,7 @@ func (s *upStack) openRelay(ctx context.Context) error {
 		s.relay.ConfirmScanURL = confirmPath
 		s.relaySrv.Routes = map[string]http.Handler{"POST " + confirmPath: s.sandbox.Handler()}
 	}
-	s.relaySrv.Handler = newRelayHandler(s.relay, s.db, s.log)
+	s.relaySrv.Handler = newRelayHandler(s.relay, s.db, s.log, s.reg)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.relay.Listen)
 	if err != nil {

@@ -139,6 +139,7 @@ func TestStackShutdown(t *testing.T) {
 	eventually(t, "the poll to be held", func() bool {
 		return strings.Contains(string(ts.get(t, "/metrics").body), "openqq_relay_check_event_waiters 1")
 	})
+	checkMetrics(t, ts, false)
 	stopStack(t, ts)
 	if a := <-polled; a.status != http.StatusOK || string(a.body) != "[]" {
 		t.Errorf("the held poll ended with HTTP %d %s", a.status, a.body)
