@@ -74,7 +74,8 @@
 // everything kept; cursor=$ for what comes next) a poll reads the events stream
 // instead, so several pollers each see every event: the body is still a bare
 // array, and the X-Openqq-Cursor response header carries the id to pass as
-// the next cursor (count= caps an answer, 100 by default). A "$" poll that
-// sees nothing answers the cursor "$" again; clients that must not miss an
-// event start from a known id or 0.
+// the next cursor (count= caps an answer, 100 by default). The relay resolves
+// "$" to the id of the stream's newest entry before it waits, so the cursor
+// it answers is always a concrete id, and an event appended between two polls
+// is never missed.
 package relay

@@ -198,6 +198,43 @@ func TestCheckEventCursor(t *testing.T) {
 	}
 }
 
+// TestCheckEventCursorFromEnd: a "$" poll answers a concrete cursor, the
+// stream's end as the poll began, so an event appended after it, before
+// the next poll, is not missed; nor is one appended during its hold.
+func TestCheckEventCursorFromEnd(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withHold(200*time.Millisecond))
+	before, err := e.db.AppendEvent(t.Context(), e.acct, numbered(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.do(get("/openqq/check_event?cursor=$"))
+	if got := pollItems(t, res.body); len(got) != 0 || res.header.Get(CursorHeader) != before {
+		t.Fatalf("first $ poll: %v, cursor %q; want [] and %s", got, res.header.Get(CursorHeader), before)
+	}
+	between, err := e.db.AppendEvent(t.Context(), e.acct, numbered(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = e.do(get("/openqq/check_event?cursor=" + res.header.Get(CursorHeader)))
+	if got := pollItems(t, res.body); !slices.Equal(got, []string{"1"}) || res.header.Get(CursorHeader) != between {
+		t.Errorf("the poll after it: %v, cursor %q; want [1] and %s", got, res.header.Get(CursorHeader), between)
+	}
+
+	// A $ poll that waits gets what is appended during its hold.
+	e = newEnv(t, withHold(30*time.Second))
+	answer := make(chan response, 1)
+	go func() { answer <- e.do(get("/openqq/check_event?cursor=$")) }()
+	e.awaitWaiters(1)
+	during, err := e.db.AppendEvent(t.Context(), e.acct, numbered(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := <-answer; !slices.Equal(pollItems(t, res.body), []string{"2"}) || res.header.Get(CursorHeader) != during {
+		t.Errorf("waiting $ poll: %s, cursor %q; want [2] and %s", res.body, res.header.Get(CursorHeader), during)
+	}
+}
+
 // On Lambda the hold ends before the invocation does, with [].
 func TestCheckEventLambdaHold(t *testing.T) {
 	t.Parallel()
@@ -208,8 +245,8 @@ func TestCheckEventLambdaHold(t *testing.T) {
 		if res.status != http.StatusOK || string(res.body) != "[]" {
 			t.Errorf("%s: %d %q, want 200 []", target, res.status, res.body)
 		}
-		if strings.Contains(target, "cursor") && res.header.Get(CursorHeader) != "$" {
-			t.Errorf("%s: cursor %q, want $ until an event comes", target, res.header.Get(CursorHeader))
+		if strings.Contains(target, "cursor") && res.header.Get(CursorHeader) != "0-0" {
+			t.Errorf("%s: cursor %q, want 0-0, the end of the empty stream", target, res.header.Get(CursorHeader))
 		}
 	}
 }

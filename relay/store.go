@@ -22,6 +22,7 @@ type Store interface {
 	Enqueue(ctx context.Context, acct string, cmd *openqq.Command) error
 	TakeCheckEvents(ctx context.Context, acct string, hold time.Duration) ([]json.RawMessage, error)
 	ReadEvents(ctx context.Context, acct, after string, count int, block time.Duration) ([]store.StreamEvent, error)
+	LastEventID(ctx context.Context, acct string) (string, error)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

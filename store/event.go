@@ -89,6 +89,24 @@ func (db *DB) ReadEvents(ctx context.Context, acct, after string, count int, blo
 	return evs, nil
 }
 
+// LastEventID returns the id of the newest entry of the account's events
+// stream, "0-0" when it has none: a concrete cursor that reads exactly what
+// is appended after the call. Cursor readers resolve "$" with it before they
+// wait, so that an event appended between two reads is not missed.
+func (db *DB) LastEventID(ctx context.Context, acct string) (string, error) {
+	if err := checkAccount(acct); err != nil {
+		return "", fmt.Errorf("store: last event id: %w", err)
+	}
+	msgs, err := db.short.XRevRangeN(ctx, eventsKey(acct), "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("store: last event id: %w", err)
+	}
+	if len(msgs) == 0 {
+		return "0-0", nil
+	}
+	return msgs[0].ID, nil
+}
+
 // EventGroup creates a consumer group on the account's events stream (and
 // the stream), starting after start: "" or "$" for new events only, "0" for
 // all that are kept. An existing group is left as it is.

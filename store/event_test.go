@@ -119,6 +119,45 @@ func testReadEvents(t *testing.T, e *testEnv) {
 	}
 }
 
+func testLastEventID(t *testing.T, e *testEnv) {
+	ctx := t.Context()
+	if id, err := e.db.LastEventID(ctx, e.acct); err != nil || id != "0-0" {
+		t.Fatalf("LastEventID of no stream = %q, %v; want 0-0", id, err)
+	}
+	var last string
+	for i := range 3 {
+		id, err := e.db.AppendEvent(ctx, e.acct, fmt.Appendf(nil, `{"n":%d}`, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = id
+	}
+	at, err := e.db.LastEventID(ctx, e.acct)
+	if err != nil || at != last {
+		t.Fatalf("LastEventID = %q, %v; want %s", at, err, last)
+	}
+	// Read from it, the cursor sees what comes after, and only that.
+	next, err := e.db.AppendEvent(ctx, e.acct, []byte(`{"n":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.db.ReadEvents(ctx, e.acct, at, 10, 0)
+	if err != nil || len(evs) != 1 || evs[0].ID != next {
+		t.Errorf("ReadEvents after LastEventID = %+v, %v; want only %s", evs, err, next)
+	}
+	// A stream trimmed to nothing reads from the start again, which holds
+	// only what comes next.
+	if err := e.rdb().XTrimMaxLen(ctx, eventsKey(e.acct), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := e.db.LastEventID(ctx, e.acct); err != nil || id != "0-0" {
+		t.Errorf("LastEventID of an empty stream = %q, %v; want 0-0", id, err)
+	}
+	if _, err := e.db.LastEventID(ctx, "{bad}"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("LastEventID of a bad account = %v, want ErrInvalid", err)
+	}
+}
+
 func testEventGroups(t *testing.T, e *testEnv) {
 	ctx := t.Context()
 	if _, err := e.db.ReadEventGroup(ctx, e.acct, "hook", "w1", 10, 0); !errors.Is(err, ErrNotFound) {

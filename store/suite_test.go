@@ -60,6 +60,7 @@ var suite = []struct {
 	{"AppendEvent", testAppendEvent},
 	{"EventsTrim", testEventsTrim},
 	{"ReadEvents", testReadEvents},
+	{"LastEventID", testLastEventID},
 	{"EventGroups", testEventGroups},
 	{"DeadLetters", testDeadLetters},
 
