@@ -1212,7 +1212,9 @@ func testConnectorDown(t *testing.T, acct, redisURL string, w stackWorld) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- (&relay.Server{Handler: newRelayHandler(rc, db, stackLogger(t), nil)}).Serve(ctx, ln) }()
+	go func() {
+		served <- (&relay.Server{Handler: newRelayHandler(rc, db, stackLogger(t), nil)}).Serve(ctx, ln)
+	}()
 	defer func() { cancel(); <-served }()
 	rs := &testStack{url: "http://" + ln.Addr().String()}
 	send := "/openqq/send_friend_message?id=" + decimal(w.friend.ID) + "&content=nobody-home"
