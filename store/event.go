@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,6 +182,47 @@ func (db *DB) AckEvents(ctx context.Context, acct, group string, ids ...string) 
 	return nil
 }
 
+// EventGroupCaughtUp reports whether group has read every event of the
+// account's stream up to and including upTo and acknowledged each one:
+// its last delivered id is at or past upTo, and nothing at or before upTo
+// is pending. A stream that does not exist has nothing to read (true); a
+// missing group is an error wrapping ErrNotFound.
+func (db *DB) EventGroupCaughtUp(ctx context.Context, acct, group, upTo string) (bool, error) {
+	if err := checkGroup(acct, group); err != nil {
+		return false, fmt.Errorf("store: event group caught up: %w", err)
+	}
+	upTo, err := cursor(upTo)
+	if err == nil && upTo == "$" {
+		err = fmt.Errorf("%w: want an event id, not $", ErrInvalid)
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: event group caught up: %w", err)
+	}
+	groups, err := db.short.XInfoGroups(ctx, eventsKey(acct)).Result()
+	if redis.HasErrorPrefix(err, "no such key") {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: event group caught up: %w", err)
+	}
+	i := slices.IndexFunc(groups, func(g redis.XInfoGroup) bool { return g.Name == group })
+	switch {
+	case i < 0:
+		return false, fmt.Errorf("store: event group caught up %s: %w", group, ErrNotFound)
+	case compareIDs(groups[i].LastDeliveredID, upTo) < 0:
+		return false, nil
+	case groups[i].Pending == 0:
+		return true, nil
+	}
+	pending, err := db.short.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: eventsKey(acct), Group: group, Start: "-", End: upTo, Count: 1,
+	}).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: event group caught up: %w", err)
+	}
+	return len(pending) == 0, nil
+}
+
 // ReclaimEvents takes over the events of group that were delivered but not
 // acknowledged within minIdle (a dispatcher that crashed), with XAUTOCLAIM
 // until the whole pending list is scanned, and fills Deliveries from
@@ -252,6 +295,20 @@ func cursor(after string) (string, error) {
 		}
 	}
 	return after, nil
+}
+
+// compareIDs orders two stream ids checked by cursor ("<ms>" reads as
+// "<ms>-0").
+func compareIDs(a, b string) int {
+	split := func(id string) (uint64, uint64) {
+		ms, seq, _ := strings.Cut(id, "-")
+		m, _ := strconv.ParseUint(ms, 10, 64)
+		q, _ := strconv.ParseUint(seq, 10, 64)
+		return m, q
+	}
+	am, aq := split(a)
+	bm, bq := split(b)
+	return cmp.Or(cmp.Compare(am, bm), cmp.Compare(aq, bq))
 }
 
 func eventCount(n int) int64 {

@@ -158,6 +158,77 @@ func testLastEventID(t *testing.T, e *testEnv) {
 	}
 }
 
+func testEventGroupCaughtUp(t *testing.T, e *testEnv) {
+	ctx := t.Context()
+	caughtUp := func(group, upTo string) bool {
+		t.Helper()
+		ok, err := e.db.EventGroupCaughtUp(ctx, e.acct, group, upTo)
+		if err != nil {
+			t.Fatalf("EventGroupCaughtUp(%s, %s): %v", group, upTo, err)
+		}
+		return ok
+	}
+	if !caughtUp("hook", "0-0") {
+		t.Error("a group of a stream that does not exist is behind")
+	}
+	ids := make([]string, 3)
+	for i := range ids {
+		id, err := e.db.AppendEvent(ctx, e.acct, fmt.Appendf(nil, `{"n":%d}`, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	if _, err := e.db.EventGroupCaughtUp(ctx, e.acct, "hook", ids[2]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("EventGroupCaughtUp of a missing group = %v, want ErrNotFound", err)
+	}
+	if err := e.db.EventGroup(ctx, e.acct, "hook", "0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.EventGroup(ctx, e.acct, "late", "$"); err != nil {
+		t.Fatal(err)
+	}
+	if caughtUp("hook", ids[0]) || !caughtUp("hook", "0-0") {
+		t.Error("a group that read nothing: wrong answer")
+	}
+	if !caughtUp("late", ids[2]) {
+		t.Error("a group created after the events is behind them")
+	}
+	evs, err := e.db.ReadEventGroup(ctx, e.acct, "hook", "w1", 2, 0)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("ReadEventGroup = %+v, %v", evs, err)
+	}
+	if caughtUp("hook", ids[0]) {
+		t.Error("caught up while the events read are not acknowledged")
+	}
+	if err := e.db.AckEvents(ctx, e.acct, "hook", ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if !caughtUp("hook", ids[0]) || caughtUp("hook", ids[1]) || caughtUp("hook", ids[2]) {
+		t.Error("after acknowledging the first event only: wrong answers")
+	}
+	if err := e.db.AckEvents(ctx, e.acct, "hook", ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if !caughtUp("hook", ids[1]) || caughtUp("hook", ids[2]) {
+		t.Error("the third event, never read, counts as done")
+	}
+	if _, err := e.db.ReadEventGroup(ctx, e.acct, "hook", "w1", 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.AckEvents(ctx, e.acct, "hook", ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if !caughtUp("hook", ids[2]) {
+		t.Error("every event read and acknowledged, still behind")
+	}
+	for _, bad := range []string{"$", "x", "1-x"} {
+		if _, err := e.db.EventGroupCaughtUp(ctx, e.acct, "hook", bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("EventGroupCaughtUp(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
 func testEventGroups(t *testing.T, e *testEnv) {
 	ctx := t.Context()
 	if _, err := e.db.ReadEventGroup(ctx, e.acct, "hook", "w1", 10, 0); !errors.Is(err, ErrNotFound) {

@@ -62,6 +62,7 @@ var suite = []struct {
 	{"ReadEvents", testReadEvents},
 	{"LastEventID", testLastEventID},
 	{"EventGroups", testEventGroups},
+	{"EventGroupCaughtUp", testEventGroupCaughtUp},
 	{"DeadLetters", testDeadLetters},
 
 	{"Lease", testLease},

@@ -85,13 +85,14 @@ type upStack struct {
 	disp   *dispatchConfig
 	reg    *prometheus.Registry // every part's metrics, served on the relay's /metrics
 
-	embedded  *store.Embedded // nil with OPENQQ_REDIS_URL
-	db        *store.DB
-	sandbox   *sandbox.Server // nil with OPENQQ_BACKEND=webqq
-	sandboxLn net.Listener
-	runner    *connector.Runner
-	relayLn   net.Listener
-	relaySrv  *relay.Server // the relay, plus the sandbox's confirm button
+	embedded   *store.Embedded // nil with OPENQQ_REDIS_URL
+	db         *store.DB
+	sandbox    *sandbox.Server // nil with OPENQQ_BACKEND=webqq
+	sandboxLn  net.Listener
+	runner     *connector.Runner
+	relayLn    net.Listener
+	relaySrv   *relay.Server       // the relay, plus the sandbox's confirm button
+	dispatcher *webhook.Dispatcher // nil unless dispatching
 
 	relayURL   string // what a local client connects to
 	sandboxURL string
@@ -284,16 +285,16 @@ func (s *upStack) dispatching() bool {
 	return len(s.disp.subscribers) > 0 || s.disp.PostStdout || s.disp.AdminListen != ""
 }
 
-// dispatchDrain is how long the dispatcher keeps delivering once the
-// connector has stopped, so that its last events (stop) go out before an
-// embedded Redis forgets them. One read block and a delivery fit in it.
-const dispatchDrain = webhook.DefaultBlock + time.Second
+// dispatchDrainMax bounds the wait for the webhooks at shutdown: a slow
+// receiver must not hold the process past its stop timeout.
+const dispatchDrainMax = 10 * time.Second
 
 // Run runs the stack until ctx ends or a part stops by itself (stop_client
 // stops the connector), then shuts down in order: the relay and the
 // heartbeat stop taking requests (those in flight finish), the connector
-// publishes stop and releases its lease, the dispatcher drains, the
-// sandbox closes, Redis goes last. A part's failure is the error.
+// publishes stop and releases its lease, the dispatcher delivers every
+// event up to the stop (Drain), the sandbox closes, Redis goes last. A
+// part's failure is the error.
 func (s *upStack) Run(ctx context.Context) error {
 	defer s.close()
 	base := context.WithoutCancel(ctx)
@@ -327,17 +328,33 @@ func (s *upStack) Run(ctx context.Context) error {
 	case <-ended:
 	default:
 	}
-	if s.dispatching() {
-		t := time.NewTimer(dispatchDrain)
-		select {
-		case <-t.C:
-		case <-ended: // a back part ended by itself: nothing to wait for
-		}
-		t.Stop()
+	if s.dispatcher != nil {
+		s.drainWebhooks(base, ended)
 	}
 	errBack := back.stop()
 	s.log.Info("stopped")
 	return errors.Join(errFront, errConn, errBack)
+}
+
+// drainWebhooks lets the dispatcher deliver what the connector appended up
+// to its stop, so that its last events go out before an embedded Redis
+// forgets them. A back part that ends by itself ends the wait: nobody
+// delivers any more.
+func (s *upStack) drainWebhooks(base context.Context, ended <-chan string) {
+	ctx, cancel := context.WithTimeout(base, dispatchDrainMax)
+	defer cancel()
+	drained := make(chan error, 1)
+	go func() { drained <- s.dispatcher.Drain(ctx) }()
+	var err error
+	select {
+	case err = <-drained:
+	case <-ended:
+		cancel()
+		err = <-drained
+	}
+	if err != nil {
+		s.log.Warn("webhooks not all delivered at shutdown", openqq.LogKeyErr, err)
+	}
 }
 
 // startBack serves the sandbox and starts the dispatcher, before the
@@ -357,6 +374,7 @@ func (s *upStack) startBack(back *stage) error {
 	if err != nil {
 		return err
 	}
+	s.dispatcher = d
 	back.Go("dispatcher", func(context.Context) error { return g.Wait() })
 	if s.disp.AdminListen != "" {
 		h := dispatchAdminHandler(d, s.db, s.reg, s.disp.adminTokens)

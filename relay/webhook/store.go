@@ -16,6 +16,8 @@ type Store interface {
 	ReadEventGroup(ctx context.Context, acct, group, consumer string, count int, block time.Duration) ([]store.StreamEvent, error)
 	AckEvents(ctx context.Context, acct, group string, ids ...string) error
 	ReclaimEvents(ctx context.Context, acct, group, consumer string, minIdle time.Duration) ([]store.StreamEvent, error)
+	LastEventID(ctx context.Context, acct string) (string, error)
+	EventGroupCaughtUp(ctx context.Context, acct, group, upTo string) (bool, error)
 
 	// Dead letters and their replay.
 	DeadLetterEvent(ctx context.Context, acct, group string, ev store.StreamEvent, reason string) error
