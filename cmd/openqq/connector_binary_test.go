@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,84 +18,8 @@ import (
 	"github.com/openqq-relay/openqq"
 	"github.com/openqq-relay/openqq/connector/sandbox"
 	"github.com/openqq-relay/openqq/store"
+	"github.com/openqq-relay/openqq/store/storetest"
 )
-
-// connBuild builds the openqq binary once per test run.
-var connBuild struct {
-	sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-// connBinary is the built binary (go build ./cmd/openqq).
-func connBinary(t *testing.T) string {
-	t.Helper()
-	connBuild.Do(func() {
-		dir, err := os.MkdirTemp("", "openqq-bin-")
-		if err != nil {
-			connBuild.err = err
-			return
-		}
-		removeAfterTests(dir)
-		connBuild.path = filepath.Join(dir, "openqq")
-		cmd := exec.Command("go", "build", "-o", connBuild.path, ".")
-		connBuild.out, connBuild.err = cmd.CombinedOutput()
-	})
-	if connBuild.err != nil {
-		t.Fatalf("go build: %v\n%s", connBuild.err, connBuild.out)
-	}
-	return connBuild.path
-}
-
-// connRedisURL is OPENQQ_TEST_REDIS_URL, else an embedded Redis for the test.
-func connRedisURL(t *testing.T) string {
-	if u := os.Getenv("OPENQQ_TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	e, err := store.NewEmbedded("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e.URL()
-}
-
-func connFreeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// connProc is one run of the binary.
-type connProc struct {
-	cmd  *exec.Cmd
-	out  *bytes.Buffer // stdout and stderr; read after done
-	done chan struct{}
-	err  error
-}
-
-func startConnProc(t *testing.T, bin string, env []string, args ...string) *connProc {
-	t.Helper()
-	p := &connProc{cmd: exec.Command(bin, args...), out: &bytes.Buffer{}, done: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("output of %s:\n%s", strings.Join(args, " "), p.out)
-		}
-	})
-	return p
-}
 
 // connSendGate sits in front of the sandbox: while held, a send request waits
 // at the gate (the command is in flight) and is then refused, so it never
@@ -141,31 +60,6 @@ func (g *connSendGate) release() {
 	}
 }
 
-func connWaitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// connEnv is the process environment minus OPENQQ_* settings, plus vars.
-func connEnv(vars map[string]string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OPENQQ_") {
-			env = append(env, kv)
-		}
-	}
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
 // The built binary as `openqq connector`, against a standalone sandbox over
 // HTTP: killed with SIGKILL and started again, it comes back running with
 // login(0) and no new QR code; the command in flight at the kill is never
@@ -176,8 +70,8 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := connBinary(t)
-	url := connRedisURL(t)
+	bin := openqqBinary(t)
+	url := storetest.URL(t)
 	ctx := t.Context()
 	db, err := store.Open(ctx, store.Options{URL: url, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -194,8 +88,8 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 	t.Cleanup(gate.release)
 	srv.ConfirmQR() // the first QR code is scanned and confirmed at once
 
-	admin := connFreeAddr(t)
-	env := connEnv(map[string]string{
+	admin := freeAddr(t)
+	env := inheritedEnv(map[string]string{
 		"OPENQQ_REDIS_URL": url, "OPENQQ_ACCOUNT": acct, "OPENQQ_BACKEND": "webqq",
 		"OPENQQ_WEBQQ_ENDPOINT": front.URL, "OPENQQ_SEND_INTERVAL": "0", "OPENQQ_LEASE_TTL": "2s",
 		"OPENQQ_ADMIN_LISTEN": admin, "OPENQQ_LOG_LEVEL": "debug",
@@ -237,8 +131,8 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 		return n
 	}
 
-	first := startConnProc(t, bin, env, "connector")
-	connWaitUntil(t, "the first connector to run", func() bool { return state().State == openqq.StateRunning })
+	first := startProc(t, bin, env, "connector")
+	eventually(t, "the first connector to run", func() bool { return state().State == openqq.StateRunning })
 	owner := state().Owner
 	if res, err := http.Get("http://" + admin + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
 		t.Errorf("healthz = %v, %v", res, err)
@@ -280,8 +174,8 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 		t.Errorf("submit with no connector = %v, want ErrTimeout", err)
 	}
 
-	second := startConnProc(t, bin, env, "connector")
-	connWaitUntil(t, "the second connector to run", func() bool {
+	second := startProc(t, bin, env, "connector")
+	eventually(t, "the second connector to run", func() bool {
 		st := state()
 		return st.State == openqq.StateRunning && st.Owner != owner
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openqq-relay/openqq"
 	"github.com/openqq-relay/openqq/connector/sandbox"
+	"github.com/openqq-relay/openqq/store/storetest"
 )
 
 // TestConnectorBinaryRunsTheDispatcher: `openqq connector` delivers post_api
@@ -22,8 +23,8 @@ func TestConnectorBinaryRunsTheDispatcher(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := connBinary(t)
-	url := connRedisURL(t)
+	bin := openqqBinary(t)
+	url := storetest.URL(t)
 	acct := fmt.Sprintf("disp-%08x", rand.Uint32())
 
 	srv := sandbox.NewServer(sandbox.Options{PollHold: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -47,10 +48,10 @@ func TestConnectorBinaryRunsTheDispatcher(t *testing.T) {
 	}))
 	t.Cleanup(hook.Close)
 
-	startConnProc(t, bin, connEnv(map[string]string{
+	startProc(t, bin, inheritedEnv(map[string]string{
 		"OPENQQ_REDIS_URL": url, "OPENQQ_ACCOUNT": acct, "OPENQQ_BACKEND": "webqq",
 		"OPENQQ_WEBQQ_ENDPOINT": srv.URL, "OPENQQ_SEND_INTERVAL": "0",
-		"OPENQQ_ADMIN_LISTEN": connFreeAddr(t), "OPENQQ_POST_API": hook.URL,
+		"OPENQQ_ADMIN_LISTEN": freeAddr(t), "OPENQQ_POST_API": hook.URL,
 	}), "connector")
 
 	received := func(match func(openqq.Post) bool) bool {
@@ -63,17 +64,17 @@ func TestConnectorBinaryRunsTheDispatcher(t *testing.T) {
 		}
 		return false
 	}
-	connWaitUntil(t, "login event posted", func() bool {
+	eventually(t, "login event posted", func() bool {
 		return received(func(p openqq.Post) bool { return p.Event != nil && p.Event.Name == openqq.EventLogin })
 	})
 	friend := srv.World().Friends[0]
 	if _, err := srv.Push(sandbox.Message{Type: sandbox.MessageFriend, From: friend.ID, Text: "你好"}); err != nil {
 		t.Fatal(err)
 	}
-	connWaitUntil(t, "message posted", func() bool {
+	eventually(t, "message posted", func() bool {
 		return received(func(p openqq.Post) bool { return p.Message != nil && p.Message.Content == "你好" })
 	})
-	connWaitUntil(t, "reply sent to QQ", func() bool {
+	eventually(t, "reply sent to QQ", func() bool {
 		for _, m := range srv.Sent() {
 			if m.Text == "收到: 你好" {
 				return true

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,14 +92,9 @@ func TestOpenStoreRetrying(t *testing.T) {
 	if _, err := openStoreRetrying(t.Context(), "ftp://127.0.0.1:1", quiet); err == nil {
 		t.Fatal("a malformed URL opened")
 	}
-	var mu sync.Mutex
-	var logged strings.Builder
-	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return logged.Write(p)
-	}), nil))
-	addr := connFreeAddr(t)
+	logged := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logged, nil))
+	addr := freeAddr(t)
 	opened := make(chan error, 1)
 	go func() {
 		db, err := openStoreRetrying(t.Context(), "redis://"+addr+"/0", log)
@@ -109,9 +103,7 @@ func TestOpenStoreRetrying(t *testing.T) {
 		}
 		opened <- err
 	}()
-	connWaitUntil(t, "a failed attempt", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
+	eventually(t, "a failed attempt", func() bool {
 		return strings.Contains(logged.String(), "redis unreachable, retrying")
 	})
 	e, err := store.NewEmbedded(addr)
@@ -123,7 +115,3 @@ func TestOpenStoreRetrying(t *testing.T) {
 		t.Errorf("open after Redis came up: %v", err)
 	}
 }
-
-type writerFunc func(p []byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -106,16 +104,6 @@ func testStore(t *testing.T) (string, *store.DB, string) {
 	return url, db, acct
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // seedAccount publishes what a logged-in connector leaves in Redis.
 func seedAccount(t *testing.T, db *store.DB, acct string) {
 	t.Helper()
@@ -153,33 +141,11 @@ func playConnector(t *testing.T, db *store.DB, acct string) {
 	})
 }
 
-func fetch(t *testing.T, c *http.Client, req *http.Request) (int, string) {
-	t.Helper()
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
-func newRequest(t *testing.T, target, token string) *http.Request {
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, target, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return req
-}
-
 // openqq relay as a server: it serves, and stops cleanly on ctx.
 func TestRunRelayServer(t *testing.T) {
 	url, db, acct := testStore(t)
 	seedAccount(t, db, acct)
-	addr := freePort(t)
+	addr := freeAddr(t)
 	t.Setenv("OPENQQ_REDIS_URL", url)
 	t.Setenv("OPENQQ_ACCOUNT", acct)
 	t.Setenv("OPENQQ_LISTEN", addr)
@@ -189,25 +155,22 @@ func TestRunRelayServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- runRelay(ctx, nil) }()
-	var status int
-	for range 200 {
-		res, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			status = res.StatusCode
-			res.Body.Close()
-			break
+	rs := &testStack{url: "http://" + addr}
+	eventually(t, "the relay to serve", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("runRelay ended: %v", err)
+		default:
 		}
-		time.Sleep(20 * time.Millisecond)
+		a, err := rs.fetch(t.Context(), http.MethodGet, "/healthz", "", nil, nil)
+		return err == nil && a.status == http.StatusOK
+	})
+	if a := rs.get(t, "/openqq/get_user_info"); a.status != http.StatusUnauthorized {
+		t.Errorf("no token: %d %s", a.status, a.body)
 	}
-	if status != http.StatusOK {
-		cancel()
-		t.Fatalf("relay health %d: %v", status, <-done)
-	}
-	if code, body := fetch(t, http.DefaultClient, newRequest(t, "http://"+addr+"/openqq/get_user_info", "")); code != http.StatusUnauthorized {
-		t.Errorf("no token: %d %s", code, body)
-	}
-	if code, body := fetch(t, http.DefaultClient, newRequest(t, "http://"+addr+"/openqq/get_user_info", "s3cret")); code != http.StatusOK || !strings.Contains(body, `"name":"me"`) {
-		t.Errorf("with a token: %d %s", code, body)
+	rs.token = "s3cret"
+	if a := rs.get(t, "/openqq/get_user_info"); a.status != http.StatusOK || !strings.Contains(string(a.body), `"name":"me"`) {
+		t.Errorf("with a token: %d %s", a.status, a.body)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -228,31 +191,32 @@ func TestRunRelayLambda(t *testing.T) {
 	seedAccount(t, db, acct)
 	playConnector(t, db, acct)
 
-	bin := lambdatest.BuildBinary(t, ".", "lambda.norpc")
+	bin := openqqBinary(t)
 	rt := lambdatest.NewRuntime(t)
 	rt.StartBinary(bin, "OPENQQ_REDIS_URL="+url, "OPENQQ_ACCOUNT="+acct, "OPENQQ_API_TOKENS=s3cret,viewer:ro",
 		"OPENQQ_CHECK_EVENT_TIMEOUT=5m", "OPENQQ_LOG_LEVEL=warn")
 	c := &http.Client{Transport: &lambdatest.Transport{Runtime: rt, Timeout: 4 * time.Second}}
-	fn := "https://function.lambda-url.test"
+	viewer := &testStack{url: "https://function.lambda-url.test", client: c, token: "viewer"}
+	writer := &testStack{url: viewer.url, client: c, token: "s3cret"}
 
-	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/get_friend_info", "viewer")); code != 200 || !strings.Contains(body, `"name":"friend"`) {
-		t.Errorf("get_friend_info: %d %s", code, body)
+	if a := viewer.get(t, "/openqq/get_friend_info"); a.status != 200 || !strings.Contains(string(a.body), `"name":"friend"`) {
+		t.Errorf("get_friend_info: %d %s", a.status, a.body)
 	}
-	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/send_friend_message?uid=20&content=hi", "s3cret")); code != 200 ||
-		body != `{"code":0,"id":7,"info":"发送正常","status":"发送成功"}` {
-		t.Errorf("send: %d %s", code, body)
+	if a := writer.get(t, "/openqq/send_friend_message?uid=20&content=hi"); a.status != 200 ||
+		string(a.body) != `{"code":0,"id":7,"info":"发送正常","status":"发送成功"}` {
+		t.Errorf("send: %d %s", a.status, a.body)
 	}
-	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/send_friend_message?uid=20&content=hi", "viewer")); code != 403 {
-		t.Errorf("send with a read-only token: %d %s", code, body)
+	if a := viewer.get(t, "/openqq/send_friend_message?uid=20&content=hi"); a.status != 403 {
+		t.Errorf("send with a read-only token: %d %s", a.status, a.body)
 	}
 	// The 5-minute hold ends before the 4-second invocation does.
-	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/check_event", "viewer")); code != 200 || body != "[]" {
-		t.Errorf("check_event: %d %q", code, body)
+	if a := viewer.get(t, "/openqq/check_event"); a.status != 200 || string(a.body) != "[]" {
+		t.Errorf("check_event: %d %q", a.status, a.body)
 	}
 	if err := db.PushCheckEvent(t.Context(), acct, []byte(`{"post_type":"event","event":"stop","params":[]}`), 0); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := fetch(t, c, newRequest(t, fn+"/openqq/check_event", "viewer")); code != 200 || body != `[{"event":"stop","params":[],"post_type":"event"}]` {
-		t.Errorf("check_event: %d %q", code, body)
+	if a := viewer.get(t, "/openqq/check_event"); a.status != 200 || string(a.body) != `[{"event":"stop","params":[],"post_type":"event"}]` {
+		t.Errorf("check_event: %d %q", a.status, a.body)
 	}
 }

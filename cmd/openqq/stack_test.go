@@ -21,7 +21,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,9 +30,6 @@ import (
 	"github.com/openqq-relay/openqq/store"
 	"github.com/openqq-relay/openqq/store/storetest"
 )
-
-// waitBound is how long a test waits for a condition before it fails.
-const waitBound = 30 * time.Second
 
 // stackEnv is the environment of a test stack: listeners on free loopback
 // ports, a fresh account, a small sandbox world, sends without spacing and
@@ -64,10 +60,12 @@ func stackEnv(t testing.TB, kv ...string) map[string]string {
 	return env
 }
 
-// testStack is one stack running in the test.
+// testStack is one stack running in the test. A testStack with only url
+// (and client or token) set is a client of any relay.
 type testStack struct {
 	*upStack
-	url    string // the relay's base URL
+	url    string       // the relay's base URL
+	client *http.Client // nil: http.DefaultClient
 	acct   string
 	stderr *lockedBuffer
 	token  string // sent as a Bearer token when set
@@ -128,18 +126,6 @@ func (ts *testStack) waitRunning(t testing.TB) {
 	eventually(t, "the client to run", func() bool { return ts.get(t, "/healthz").status == http.StatusOK })
 }
 
-// eventually polls cond until it holds, failing the test after waitBound.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitBound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // answer is one HTTP response.
 type answer struct {
 	status int
@@ -185,7 +171,11 @@ func (ts *testStack) fetch(ctx context.Context, method, path, contentType string
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	res, err := http.DefaultClient.Do(req)
+	c := ts.client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	res, err := c.Do(req)
 	if err != nil {
 		return answer{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -240,24 +230,6 @@ func (a answer) wantResult(t testing.TB, httpStatus, code int, status string) ma
 		t.Errorf("got %s, want code %d status %q", a.body, code, status)
 	}
 	return o
-}
-
-// lockedBuffer is a bytes.Buffer safe for the stack's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // sentWith finds the message the sandbox accepted with text.
@@ -366,7 +338,7 @@ func serveLoopback(t *testing.T, h http.Handler) string {
 // fetchAs sends a request with exactly the headers given: no default token.
 func (ts *testStack) fetchAs(t testing.TB, method, path string, hdr http.Header) answer {
 	t.Helper()
-	anon := &testStack{url: ts.url}
+	anon := &testStack{url: ts.url, client: ts.client}
 	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
 	defer cancel()
 	a, err := anon.fetch(ctx, method, path, "", nil, hdr)

@@ -6,9 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -59,7 +56,7 @@ func TestUpReleasesWhatItOpened(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	sandboxAddr := freeLoopbackAddr(t)
+	sandboxAddr := freeAddr(t)
 	_, err = startUp(t.Context(), upOptions{
 		Environ: stackEnv(t, "OPENQQ_SANDBOX_LISTEN", sandboxAddr, "OPENQQ_LISTEN", ln.Addr().String()),
 		Logger:  stackLogger(t),
@@ -72,16 +69,6 @@ func TestUpReleasesWhatItOpened(t *testing.T) {
 		t.Fatalf("the sandbox's address is still taken: %v", err)
 	}
 	again.Close()
-}
-
-func freeLoopbackAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // loginRecorder is a LoginObserver that keeps what it hears.
@@ -182,40 +169,13 @@ func TestUpBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; runs without -short")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool in PATH")
-	}
-	bin := filepath.Join(t.TempDir(), "openqq")
-	args := []string{"build", "-o", bin}
-	if raceEnabled() { // reuse the packages this test was built from
-		args = append(args, "-race")
-	}
-	if out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	listen := freeLoopbackAddr(t)
-	cmd := exec.Command(bin, "up")
-	cmd.Env = []string{"OPENQQ_LISTEN=" + listen, "OPENQQ_SANDBOX_LISTEN=127.0.0.1:0", "PATH=" + os.Getenv("PATH")}
-	stderr := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	bin := openqqBinary(t)
+	listen := freeAddr(t)
+	p := startProc(t, bin, []string{"OPENQQ_LISTEN=" + listen, "OPENQQ_SANDBOX_LISTEN=127.0.0.1:0", "PATH=" + os.Getenv("PATH")}, "up")
 	ts := &testStack{url: "http://" + listen}
 	eventually(t, "openqq up to log in", func() bool {
-		select {
-		case err := <-exited:
-			t.Fatalf("openqq up exited early: %v\n%s", err, stderr)
-		default:
+		if p.exited() {
+			t.Fatalf("openqq up exited early: %v\n%s", p.err, p.out)
 		}
 		a, err := ts.fetch(t.Context(), http.MethodGet, "/healthz", "", nil, nil)
 		return err == nil && a.status == http.StatusOK
@@ -227,35 +187,21 @@ func TestUpBinary(t *testing.T) {
 	friend := friends[0].(map[string]any)["id"].(string)
 	checkSendResult(t, ts.get(t, "/openqq/send_friend_message?id="+friend+"&content=hello+from+up"))
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("openqq up exited with %v\n%s", err, stderr)
+	case <-p.done:
+		if p.err != nil {
+			t.Errorf("openqq up exited with %v\n%s", p.err, p.out)
 		}
 	case <-time.After(waitBound):
-		t.Fatalf("openqq up did not exit after SIGTERM\n%s", stderr)
+		t.Fatalf("openqq up did not exit after SIGTERM\n%s", p.out)
 	}
-	out := stderr.String()
+	out := p.out.String()
 	for _, want := range []string{"Scan this QR code", "▄▄▄", "curl -s 'http://" + listen + "/openqq/get_user_info'", "msg=stopped"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}
 	}
-}
-
-// raceEnabled reports whether this test binary was built with -race.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }
