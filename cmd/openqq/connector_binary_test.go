@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -78,7 +77,8 @@ func TestConnectorBinaryKillAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	acct := fmt.Sprintf("bin-%08x", rand.Uint32())
+	acct := storetest.Account(t)
+	dropAccountAtEnd(t, url, acct) // after the connectors are killed
 
 	srv := sandbox.NewUnstartedServer(sandbox.Options{PollHold: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(srv.Close)

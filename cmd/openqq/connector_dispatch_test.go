@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -25,7 +23,8 @@ func TestConnectorBinaryRunsTheDispatcher(t *testing.T) {
 	}
 	bin := openqqBinary(t)
 	url := storetest.URL(t)
-	acct := fmt.Sprintf("disp-%08x", rand.Uint32())
+	acct := storetest.Account(t)
+	dropAccountAtEnd(t, url, acct) // after the connector is killed
 
 	srv := sandbox.NewServer(sandbox.Options{PollHold: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(srv.Close)

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openqq-relay/openqq/store"
 )
 
 // Binaries built once per test binary live in directories that outlive any
@@ -64,6 +67,21 @@ func freeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// dropAccountAtEnd deletes the account from the Redis at url when the test
+// ends, so that a shared server keeps no test's keys (and check_client of
+// another test does not list it). Register it before whatever writes the
+// account: cleanups run in reverse.
+func dropAccountAtEnd(t testing.TB, url, acct string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if db, err := store.Open(ctx, store.Options{URL: url}); err == nil {
+			db.DeleteAccount(ctx, acct)
+			db.Close()
+		}
+	})
 }
 
 // binary builds the openqq binary once per test binary.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,13 +85,20 @@ func testClientInfo(t *testing.T, ts *testStack) {
 		}
 		checkGolden(t, "get_client_info", o)
 	}
-	a := ts.get(t, "/openqq/check_client")
+	// One account, then all that the Redis knows: a shared server may hold
+	// other tests' accounts.
+	a := ts.get(t, "/openqq/check_client?client="+ts.acct)
 	clients, _ := a.object(t)["client"].([]any)
 	if len(clients) != 1 {
 		t.Fatalf("check_client: %s", a.body)
 	}
 	if c := clients[0].(map[string]any); c["account"] != ts.acct || c["state"] != "running" || c["alive"] != true {
 		t.Errorf("check_client: %s", a.body)
+	}
+	a = ts.get(t, "/openqq/check_client")
+	all, _ := a.object(t)["client"].([]any)
+	if !slices.ContainsFunc(all, func(c any) bool { return reflect.DeepEqual(c, clients[0]) }) {
+		t.Errorf("check_client of every account lacks %v: %s", clients[0], a.body)
 	}
 }
 

@@ -27,7 +27,6 @@ import (
 	"github.com/openqq-relay/openqq/connector"
 	"github.com/openqq-relay/openqq/connector/sandbox"
 	"github.com/openqq-relay/openqq/connector/webqq"
-	"github.com/openqq-relay/openqq/store"
 	"github.com/openqq-relay/openqq/store/storetest"
 )
 
@@ -94,20 +93,15 @@ func startStack(t *testing.T, env map[string]string) *testStack {
 		t.Fatalf("startUp: %v", err)
 	}
 	ts.upStack, ts.url = s, s.relayURL
+	if u := env["OPENQQ_REDIS_URL"]; u != "" { // after the stack has stopped
+		dropAccountAtEnd(t, u, ts.acct)
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	ts.cancelRun = cancel
 	go func() { ts.err = s.Run(ctx); close(ts.done) }()
 	t.Cleanup(func() {
 		cancel()
 		<-ts.done
-		if u := env["OPENQQ_REDIS_URL"]; u != "" { // a shared server: leave nothing behind
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if db, err := store.Open(ctx, store.Options{URL: u}); err == nil {
-				db.DeleteAccount(ctx, ts.acct)
-				db.Close()
-			}
-		}
 	})
 	return ts
 }
