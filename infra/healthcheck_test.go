@@ -20,9 +20,6 @@ func TestHealthcheckSubcommand(t *testing.T) {
 		t.Skip("builds the binary; skipped with -short")
 	}
 	bin := openqqBinary(t)
-	if out, err := run(t, "", cleanEnv(), bin, "healthcheck", "http://127.0.0.1:1/healthz"); exitCode(err) == 2 && strings.Contains(out, "usage:") {
-		t.Skip("cmd/openqq has no healthcheck subcommand yet (docs/deploy.md, \"Health checks\")")
-	}
 
 	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || r.URL.Path != "/healthz" {

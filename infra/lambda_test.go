@@ -2,8 +2,14 @@ package infra
 
 import (
 	"archive/zip"
+	"context"
 	"debug/elf"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +17,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/relay/lambda/lambdatest"
+	"github.com/openqq-relay/openqq/store"
+	"github.com/openqq-relay/openqq/store/storetest"
 )
 
 var (
@@ -191,4 +202,126 @@ func TestBuildLambdaRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBuildLambdaBootstrapServesTheRelay runs the package's bootstrap as
+// Lambda runs it (no arguments, AWS_LAMBDA_RUNTIME_API set) under the Runtime
+// API emulator, on the store's Redis (OPENQQ_TEST_REDIS_URL, else an
+// embedded one) with contacts saved, and invokes it with the two events
+// that reach it: a Function URL's and an HTTP API's (payload 2.0, the
+// $default route and stage of terraform/api.tf).
+func TestBuildLambdaBootstrapServesTheRelay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	if runtimeArch() != "amd64" {
+		t.Skip("the package is built for amd64; this machine cannot run it")
+	}
+	bootstrap := unzipBootstrap(t, buildLambda(t, "", "GOARCH=amd64"))
+
+	url := storetest.URL(t)
+	db, err := store.Open(t.Context(), store.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := storetest.Account(t)
+	t.Cleanup(func() {
+		db.DeleteAccount(context.Background(), acct)
+		db.Close()
+	})
+	friends := []openqq.Friend{{ID: 2, UID: 20, Name: "alice"}, {ID: 3, UID: 30, Name: "bob"}}
+	if err := db.SaveContacts(t.Context(), acct, &openqq.Contacts{User: openqq.User{ID: 1, UID: 10, Name: "me"}, Friends: friends}); err != nil {
+		t.Fatal(err)
+	}
+
+	rt := lambdatest.NewRuntime(t)
+	rt.StartBinary(bootstrap, "OPENQQ_REDIS_URL="+url, "OPENQQ_ACCOUNT="+acct,
+		"OPENQQ_API_TOKENS=s3cret,viewer:ro", "OPENQQ_LOG_LEVEL=warn")
+	invoke := map[string]func(t *testing.T, path, token string) (int, []byte){
+		"function URL": func(t *testing.T, path, token string) (int, []byte) {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://function.lambda-url.test"+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := rt.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, err := io.ReadAll(res.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.StatusCode, b
+		},
+		"HTTP API": func(t *testing.T, path, token string) (int, []byte) {
+			res, err := rt.InvokeHTTP(t.Context(), httpAPIEvent(path, token))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := []byte(res.Body)
+			if res.IsBase64Encoded {
+				if body, err = base64.StdEncoding.DecodeString(res.Body); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return res.StatusCode, body
+		},
+	}
+	for name, call := range invoke {
+		t.Run(name, func(t *testing.T) {
+			for _, token := range []string{"s3cret", "viewer"} {
+				status, body := call(t, "/openqq/get_friend_info", token)
+				var got []struct {
+					ID, UID, Name string
+				}
+				if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil || len(got) != len(friends) {
+					t.Fatalf("get_friend_info with %s: HTTP %d %s", token, status, body)
+				}
+				for i, f := range friends {
+					if got[i].ID != fmt.Sprint(f.ID) || got[i].UID != fmt.Sprint(f.UID) || got[i].Name != f.Name {
+						t.Errorf("friend %d: %+v, want the saved %+v", i, got[i], f)
+					}
+				}
+			}
+			status, body := call(t, "/openqq/get_friend_info", "wrong")
+			var res struct {
+				Code   int
+				Status string
+			}
+			if err := json.Unmarshal(body, &res); status != http.StatusUnauthorized || err != nil || res.Code != -6 {
+				t.Errorf("a wrong token: HTTP %d %s, want 401 with code -6", status, body)
+			}
+		})
+	}
+}
+
+// httpAPIEvent is what an API Gateway HTTP API with the $default route and
+// stage sends for GET path (query included) with a Bearer token.
+func httpAPIEvent(path, token string) events.APIGatewayV2HTTPRequest {
+	const domain = "r4nd0m1d.execute-api.us-east-1.amazonaws.com"
+	rawPath, rawQuery, _ := strings.Cut(path, "?")
+	e := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: rawPath, RawQueryString: rawQuery,
+		Headers: map[string]string{
+			"authorization": "Bearer " + token, "host": domain, "user-agent": "curl/8.5.0",
+			"x-forwarded-for": "198.51.100.23", "x-forwarded-port": "443", "x-forwarded-proto": "https",
+		},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: "$default", AccountID: "123456789012", Stage: "$default", RequestID: "cXnU8iTEoAMEbVQ=",
+			APIID: "r4nd0m1d", DomainName: domain, DomainPrefix: "r4nd0m1d",
+			Time: "24/Jul/2024:08:18:02 +0000", TimeEpoch: 1721809082456,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: http.MethodGet, Path: rawPath, Protocol: "HTTP/1.1", SourceIP: "198.51.100.23", UserAgent: "curl/8.5.0",
+			},
+		},
+	}
+	if q, err := url.ParseQuery(rawQuery); err == nil && len(q) > 0 {
+		e.QueryStringParameters = map[string]string{}
+		for k, v := range q {
+			e.QueryStringParameters[k] = strings.Join(v, ",")
+		}
+	}
+	return e
 }
