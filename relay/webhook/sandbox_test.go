@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openqq-relay/openqq"
 	"github.com/openqq-relay/openqq/connector"
@@ -24,25 +27,7 @@ import (
 // answered again, and the loop guard keeps that answer from being sent.
 func TestReplyReachesTheSandbox(t *testing.T) {
 	e := newEnv(t)
-	srv := sandbox.NewServer(sandbox.Options{
-		AutoScanAfter: 1, AutoConfirmAfter: 1, PollHold: 100 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	t.Cleanup(srv.Close)
-	t.Cleanup(srv.Client().CloseIdleConnections)
-	client := webqq.New(webqq.Options{
-		Endpoint: srv.URL, HTTPClient: srv.Client(),
-		SendInterval: webqq.NoDelay, QRPollInterval: webqq.NoDelay, PollPause: webqq.NoDelay,
-		Logger: testLogger(t),
-	})
-	runConnector(t, connector.Options{
-		Store: e.db, Backend: client, Account: e.acct, Logger: testLogger(t),
-		LeaseTTL: time.Second, HeartbeatInterval: 100 * time.Millisecond, DrainTimeout: 5 * time.Second,
-	})
-	eventually(t, "connector running", func() bool {
-		st, err := e.db.State(t.Context(), e.acct)
-		return err == nil && st.State == openqq.StateRunning
-	})
+	srv := sandboxConnector(t, e, "")
 
 	rc := newReceiver(t)
 	rc.setRespond(func(w http.ResponseWriter, r *http.Request, rec received, _ int) {
@@ -77,6 +62,113 @@ func TestReplyReachesTheSandbox(t *testing.T) {
 	if !slices.Contains(contents(got), "hello") {
 		t.Errorf("receiver got %v", contents(got))
 	}
+}
+
+// TestShutupReachesTheSandbox: a receiver answers every message with
+// {"shutup":1,"shutup_time":120}. For a group message from a plain member
+// of a group the account manages, the connector mutes that member for 120
+// s through ext (which needs the QQ password); for a friend message the
+// answer does nothing.
+func TestShutupReachesTheSandbox(t *testing.T) {
+	e := newEnv(t)
+	srv := sandboxConnector(t, e, "ext-s3cret")
+	rc := newReceiver(t)
+	rc.setRespond(func(w http.ResponseWriter, r *http.Request, rec received, _ int) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"shutup":1,"shutup_time":120}`)
+	})
+	reg := prometheus.NewRegistry()
+	o := e.options(t, realClock{}, Subscriber{URL: rc.URL, Reply: true})
+	o.Registry = reg
+	start(t, o)
+
+	w := srv.World()
+	friend := w.Friends[0]
+	g, ok := w.GroupWithRole("manage")
+	if !ok {
+		t.Fatal("the sandbox world has no group the account manages")
+	}
+	i := slices.IndexFunc(g.Members, func(m sandbox.Member) bool { return m.Role == "member" && m.ID != w.Self.ID })
+	if i < 0 {
+		t.Fatalf("group %d has no plain member", g.ID)
+	}
+	member := g.Members[i]
+
+	// The friend message goes first: once the group member is muted, the
+	// dispatcher has acted on both answers, in order.
+	if _, err := srv.Push(sandbox.Message{Type: sandbox.MessageFriend, From: friend.ID, Text: "mute me"}); err != nil {
+		t.Fatal(err)
+	}
+	rc.waitContents(t, "mute me")
+	if _, err := srv.Push(sandbox.Message{Type: sandbox.MessageGroup, From: member.ID, Group: g.ID, Text: "spam"}); err != nil {
+		t.Fatal(err)
+	}
+	var mutes []sandbox.Mute
+	eventually(t, "a mute in the sandbox", func() bool { mutes = srv.Mutes(); return len(mutes) > 0 })
+	if len(mutes) != 1 || mutes[0].GroupID != g.ID || mutes[0].MemberID != member.ID || mutes[0].Seconds != 120 {
+		t.Errorf("the sandbox muted %+v, want member %d of group %d for 120 s", mutes, member.ID, g.ID)
+	}
+	if n := replies(t, reg, openqq.APIShutupGroupMember); n != 1 {
+		t.Errorf("%v shutup commands queued, want 1: the friend message's answer must do nothing", n)
+	}
+	if sent := srv.Sent(); len(sent) != 0 {
+		t.Errorf("the sandbox sent %v for answers without a reply", texts(sent))
+	}
+}
+
+// replies is the dispatcher's count of reply commands queued for api.
+func replies(t *testing.T, reg *prometheus.Registry, api string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != "openqq_webhook_replies_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == api {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
+}
+
+// sandboxConnector runs a connector for e's account against a new SmartQQ
+// sandbox over HTTP, which confirms the QR scan by itself, and waits until
+// it runs. A password, given to both sides, turns on ext (QQ numbers, kick
+// and mute).
+func sandboxConnector(t *testing.T, e *testEnv, password string) *sandbox.Server {
+	t.Helper()
+	srv := sandbox.NewServer(sandbox.Options{
+		AutoScanAfter: 1, AutoConfirmAfter: 1, PollHold: 100 * time.Millisecond, Password: password,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	t.Cleanup(srv.Close)
+	t.Cleanup(srv.Client().CloseIdleConnections)
+	co := webqq.Options{
+		Endpoint: srv.URL, HTTPClient: srv.Client(),
+		SendInterval: webqq.NoDelay, QRPollInterval: webqq.NoDelay, PollPause: webqq.NoDelay,
+		Logger: testLogger(t),
+	}
+	if password != "" {
+		co.Account = strconv.FormatInt(srv.World().Self.UID, 10)
+		co.Password, co.PasswordKey = openqq.Secret(password), srv.RSAPublicKey()
+	}
+	runConnector(t, connector.Options{
+		Store: e.db, Backend: webqq.New(co), Account: e.acct, Logger: testLogger(t),
+		LeaseTTL: time.Second, HeartbeatInterval: 100 * time.Millisecond, DrainTimeout: 5 * time.Second,
+	})
+	eventually(t, "connector running", func() bool {
+		st, err := e.db.State(t.Context(), e.acct)
+		return err == nil && st.State == openqq.StateRunning
+	})
+	return srv
 }
 
 func runConnector(t *testing.T, o connector.Options) {
