@@ -2,7 +2,6 @@ package infra
 
 import (
 	"archive/zip"
-	"context"
 	"debug/elf"
 	"encoding/base64"
 	"encoding/json"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/openqq-relay/openqq"
 	"github.com/openqq-relay/openqq/relay/lambda/lambdatest"
-	"github.com/openqq-relay/openqq/store"
 	"github.com/openqq-relay/openqq/store/storetest"
 )
 
@@ -220,15 +218,7 @@ func TestBuildLambdaBootstrapServesTheRelay(t *testing.T) {
 	bootstrap := unzipBootstrap(t, buildLambda(t, "", "GOARCH=amd64"))
 
 	url := storetest.URL(t)
-	db, err := store.Open(t.Context(), store.Options{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct := storetest.Account(t)
-	t.Cleanup(func() {
-		db.DeleteAccount(context.Background(), acct)
-		db.Close()
-	})
+	db, acct := storetest.Open(t, url)
 	friends := []openqq.Friend{{ID: 2, UID: 20, Name: "alice"}, {ID: 3, UID: 30, Name: "bob"}}
 	if err := db.SaveContacts(t.Context(), acct, &openqq.Contacts{User: openqq.User{ID: 1, UID: 10, Name: "me"}, Friends: friends}); err != nil {
 		t.Fatal(err)

@@ -89,15 +89,7 @@ func TestRelayConfig(t *testing.T) {
 func testStore(t *testing.T) (string, *store.DB, string) {
 	t.Helper()
 	url := storetest.URL(t)
-	db, err := store.Open(t.Context(), store.Options{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct := storetest.Account(t)
-	t.Cleanup(func() {
-		db.DeleteAccount(context.Background(), acct)
-		db.Close()
-	})
+	db, acct := storetest.Open(t, url)
 	if err := db.AddAccount(t.Context(), acct); err != nil {
 		t.Fatal(err)
 	}

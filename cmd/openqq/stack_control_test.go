@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openqq-relay/openqq"
 )
@@ -126,14 +125,7 @@ func testStopClient(t *testing.T, ts *testStack, hooks *webhookReceiver) {
 	if o["account"] != ts.acct || o["pid"] != json.Number(strconv.Itoa(os.Getpid())) {
 		t.Errorf("stop_client: %s", a.body)
 	}
-	select {
-	case <-ts.done:
-	case <-time.After(waitBound):
-		t.Fatal("the stack did not stop after stop_client")
-	}
-	if ts.err != nil {
-		t.Errorf("the stack ended with %v", ts.err)
-	}
+	ts.waitStopped(t, "stop_client")
 	if hooks.events("stop") != 1 {
 		t.Errorf("post_api got %d stop events, want 1", hooks.events("stop"))
 	}

@@ -152,13 +152,20 @@ func TestStackShutdown(t *testing.T) {
 func stopStack(t testing.TB, ts *testStack) {
 	t.Helper()
 	ts.cancelRun()
+	ts.waitStopped(t, "SIGTERM")
+}
+
+// waitStopped waits for Run to return after cause, and checks it returned
+// nil.
+func (ts *testStack) waitStopped(t testing.TB, cause string) {
+	t.Helper()
 	select {
 	case <-ts.done:
 	case <-time.After(waitBound):
-		t.Fatal("the stack did not stop")
+		t.Fatalf("the stack did not stop after %s", cause)
 	}
 	if ts.err != nil {
-		t.Errorf("Run: %v", ts.err)
+		t.Errorf("the stack ended with %v", ts.err)
 	}
 }
 

@@ -24,8 +24,15 @@ const EnvURL = "OPENQQ_TEST_REDIS_URL"
 // account's keys are deleted and the DB closed when the test ends.
 func New(tb testing.TB) (*store.DB, string) {
 	tb.Helper()
+	return Open(tb, URL(tb))
+}
+
+// Open is New on the Redis at url (from URL), for a test that also hands
+// url to a subprocess or to code that opens its own DB.
+func Open(tb testing.TB, url string) (*store.DB, string) {
+	tb.Helper()
 	db, err := store.Open(tb.Context(), store.Options{
-		URL:    URL(tb),
+		URL:    url,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

@@ -61,3 +61,28 @@ func TestURL(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpen: Open works on the Redis of a given URL, which another DB (a
+// subprocess) reaches too, and cleans up as New does.
+func TestOpen(t *testing.T) {
+	u := storetest.URL(t)
+	other, err := store.Open(t.Context(), store.Options{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var acct string
+	t.Run("cleanup", func(t *testing.T) {
+		db, a := storetest.Open(t, u)
+		acct = a
+		if err := db.SaveCookies(t.Context(), a, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		if jar, err := other.Cookies(t.Context(), a); string(jar) != "{}" || err != nil {
+			t.Errorf("the other DB reads %q, %v", jar, err)
+		}
+	})
+	if jar, err := other.Cookies(t.Context(), acct); jar != nil || err != nil {
+		t.Errorf("cookies of %s left behind: %q, %v", acct, jar, err)
+	}
+}
