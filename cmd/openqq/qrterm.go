@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -9,6 +10,9 @@ import (
 	"image/png"
 	"io"
 	"strings"
+
+	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/connector"
 )
 
 // printQRCode draws a QR code PNG in the terminal with half-block
@@ -106,4 +110,27 @@ func qrModules(img image.Image) ([][]bool, error) {
 		}
 	}
 	return grid, nil
+}
+
+// qrWatch passes a Backend through, and tells onQR about every QR code its
+// logins show.
+type qrWatch struct {
+	connector.Backend
+	onQR func(png []byte)
+}
+
+func (b qrWatch) Login(ctx context.Context, obs openqq.LoginObserver) (bool, error) {
+	return b.Backend.Login(ctx, qrTee{LoginObserver: obs, onQR: b.onQR})
+}
+
+type qrTee struct {
+	openqq.LoginObserver
+	onQR func(png []byte)
+}
+
+func (o qrTee) QRCode(png []byte) {
+	if o.LoginObserver != nil {
+		o.LoginObserver.QRCode(png)
+	}
+	o.onQR(png)
 }
