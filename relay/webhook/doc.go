@@ -37,6 +37,11 @@
 // them, between newer events; and a redelivery after a crash repeats events
 // that had been delivered but not yet acknowledged (at most one batch).
 //
+// At shutdown, Drain waits until the subscribers that can take events have
+// delivered everything up to the stream's newest entry, so that a process
+// whose Redis goes away with it (openqq up's embedded one) loses nothing it
+// could have sent.
+//
 // # Retries
 //
 // Connect errors, timeouts, 408, 429 and 5xx are retried on a schedule
