@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/redis/go-redis/v9"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,7 +79,7 @@ func testCheckEventsWait(t *testing.T, e *testEnv) {
 		}
 		ch <- a
 	}()
-	waitBlocked(t, e, 1)
+	waitBlocked(t, e.db, 1)
 	if err := e.db.PushCheckEvent(ctx, e.acct, item(7), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -90,26 +92,66 @@ func testCheckEventsWait(t *testing.T, e *testEnv) {
 	}
 }
 
-// waitBlocked waits until n more clients of the backend are blocked (best
-// effort: miniredis has no CLIENT LIST, so there it just gives the waiters a
-// moment).
-func waitBlocked(t *testing.T, e *testEnv, n int) {
+// waitBlocked waits until n blocking connections of db are blocked in
+// Redis. It counts by connection name (CLIENT LIST), so the blocked clients
+// of other tests sharing the server do not count. miniredis has no CLIENT
+// LIST: there it falls back to the server-wide blocked_clients of INFO, or
+// just gives the waiters a moment.
+func waitBlocked(t *testing.T, db *DB, n int) {
 	t.Helper()
-	for range 100 {
-		info, err := e.rdb().Info(t.Context(), "clients").Result()
-		if err != nil {
-			time.Sleep(200 * time.Millisecond)
-			return
-		}
-		var blocked int
-		for line := range strings.SplitSeq(info, "\n") {
-			fmt.Sscanf(line, "blocked_clients:%d", &blocked)
-		}
-		if blocked >= n {
+	for range 500 {
+		if blockedConns(t, db) >= n {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	t.Fatalf("fewer than %d connections of %s blocked", n, db.blockName)
+}
+
+// clientList is CLIENT LIST of every node (every master of a Cluster).
+func clientList(t *testing.T, db *DB) (string, error) {
+	cc, ok := db.short.(*redis.ClusterClient)
+	if !ok {
+		return db.short.Do(t.Context(), "CLIENT", "LIST").Text()
+	}
+	var mu sync.Mutex
+	var all strings.Builder
+	err := cc.ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error {
+		list, err := c.Do(ctx, "CLIENT", "LIST").Text()
+		mu.Lock()
+		all.WriteString(list)
+		mu.Unlock()
+		return err
+	})
+	return all.String(), err
+}
+
+func blockedConns(t *testing.T, db *DB) int {
+	list, err := clientList(t, db)
+	if err == nil && strings.Contains(list, " flags=") { // miniredis lists no flags
+		blocked := 0
+		for line := range strings.SplitSeq(list, "\n") {
+			fields := strings.Fields(line)
+			if slices.Contains(fields, "name="+db.blockName) && slices.ContainsFunc(fields, func(f string) bool {
+				flags, ok := strings.CutPrefix(f, "flags=")
+				return ok && strings.Contains(flags, "b")
+			}) {
+				blocked++
+			}
+		}
+		return blocked
+	}
+	info, err := db.short.Info(t.Context(), "clients").Result()
+	if err != nil || !strings.Contains(info, "blocked_clients:") {
+		// No way to see blocked clients (miniredis): give the waiters a moment.
+		time.Sleep(300 * time.Millisecond)
+		return 1 << 30
+	}
+	var blocked int
+	for line := range strings.SplitSeq(info, "\n") {
+		fmt.Sscanf(line, "blocked_clients:%d", &blocked)
+	}
+	return blocked
 }
 
 func testCheckEventsConcurrent(t *testing.T, e *testEnv) {
@@ -175,7 +217,7 @@ func testCheckEventsWaiterGone(t *testing.T, e *testEnv) {
 		_, err := e.db.TakeCheckEvents(ctx, e.acct, 10*time.Second)
 		done <- err
 	}()
-	waitBlocked(t, e, 1)
+	waitBlocked(t, e.db, 1)
 	cancel()
 	if err := e.db.PushCheckEvent(t.Context(), e.acct, item(1), 0); err != nil {
 		t.Fatal(err)
@@ -201,7 +243,7 @@ func testBlockingPoolSeparate(t *testing.T, e *testEnv) {
 			finished.Add(1)
 		})
 	}
-	waitBlocked(t, e, 4)
+	waitBlocked(t, db, 4)
 	for range 10 {
 		if err := db.Ping(t.Context()); err != nil {
 			t.Fatal(err)

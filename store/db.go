@@ -66,13 +66,22 @@ type Options struct {
 	// ReplyGrace is how long Submit still waits after the deadline for the
 	// reply of a command that had started; 0 means DefaultReplyGrace.
 	ReplyGrace time.Duration
+	// ClientName names the connections in CLIENT LIST (CLIENT SETNAME), so
+	// an operator sees which are whose: ClientName for short commands,
+	// ClientName + ":block" for blocking reads. Empty means DefaultClientName.
+	ClientName string
 }
+
+// DefaultClientName is the connection name when Options.ClientName is empty.
+const DefaultClientName = "openqq"
 
 // DB is the Redis store of OpenQQ Relay. It is safe for concurrent use.
 type DB struct {
 	short redis.UniversalClient // short commands; never blocks
 	block redis.UniversalClient // blocking reads only, so they never starve short commands
 	log   *slog.Logger
+
+	blockName string // CLIENT SETNAME of the blocking connections
 
 	commandsMaxLen int64
 	eventsMaxLen   int64
@@ -96,13 +105,21 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.PoolSize < 0 || o.BlockingPoolSize < 0 || o.CommandsMaxLen < 0 || o.EventsMaxAge < 0 || o.ReplyTTL < 0 || o.ReplyGrace < 0 {
 		return nil, fmt.Errorf("store: open: %w: negative option", ErrInvalid)
 	}
+	name := o.ClientName
+	if name == "" {
+		name = DefaultClientName
+	}
+	if strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return nil, fmt.Errorf("store: open: %w: client name %q: printable ASCII without spaces only", ErrInvalid, name)
+	}
 	ep, err := parseURL(o.URL, o.TLSConfig)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	db := &DB{
-		short:          ep.client(o.PoolSize, 0),
-		block:          ep.client(orDefault(o.BlockingPoolSize, DefaultBlockingPoolSize), maxBlock+5*time.Second),
+		short:          ep.client(o.PoolSize, 0, name),
+		block:          ep.client(orDefault(o.BlockingPoolSize, DefaultBlockingPoolSize), maxBlock+5*time.Second, name+":block"),
+		blockName:      name + ":block",
 		log:            o.Logger,
 		commandsMaxLen: orDefault(o.CommandsMaxLen, DefaultCommandsMaxLen),
 		eventsMaxLen:   orDefault(o.EventsMaxLen, DefaultEventsMaxLen),
@@ -134,18 +151,18 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 // defaults (the short client); the blocking client needs a read timeout above
 // its longest block, and runs its pipelines (Submit's XADD + BLPOP) on its
 // own pool rather than go-redis's small dedicated pipeline pool.
-func (ep *endpoint) client(poolSize int, readTimeout time.Duration) redis.UniversalClient {
+func (ep *endpoint) client(poolSize int, readTimeout time.Duration, name string) redis.UniversalClient {
 	switch {
 	case ep.cluster != nil:
 		o := *ep.cluster
-		o.PoolSize, o.ContextTimeoutEnabled = poolSize, true
+		o.PoolSize, o.ContextTimeoutEnabled, o.ClientName = poolSize, true, name
 		if readTimeout > 0 {
 			o.ReadTimeout, o.PipelinePoolSize = readTimeout, -1
 		}
 		return redis.NewClusterClient(&o)
 	case ep.sentinel != nil:
 		o := *ep.sentinel
-		o.PoolSize, o.ContextTimeoutEnabled = poolSize, true
+		o.PoolSize, o.ContextTimeoutEnabled, o.ClientName = poolSize, true, name
 		if readTimeout > 0 {
 			o.ReadTimeout, o.PipelinePoolSize = readTimeout, -1
 		}
@@ -155,7 +172,7 @@ func (ep *endpoint) client(poolSize int, readTimeout time.Duration) redis.Univer
 	if poolSize > 0 {
 		o.PoolSize = poolSize
 	}
-	o.ContextTimeoutEnabled = true
+	o.ContextTimeoutEnabled, o.ClientName = true, name
 	if readTimeout > 0 {
 		o.ReadTimeout, o.PipelinePoolSize = readTimeout, -1
 	}

@@ -104,6 +104,10 @@ func runSuite(t *testing.T, url string) {
 func (e *testEnv) open(t testing.TB, o Options) *DB {
 	t.Helper()
 	o.URL = e.url
+	if o.ClientName == "" {
+		// Tests tell their connections apart from others' on a shared server.
+		o.ClientName = fmt.Sprintf("openqq-test-%08x", rand.Uint32())
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}

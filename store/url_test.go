@@ -138,7 +138,7 @@ func TestClientOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		short, block := ep.client(7, 0), ep.client(33, maxBlock+5*time.Second)
+		short, block := ep.client(7, 0, "openqq"), ep.client(33, maxBlock+5*time.Second, "openqq:block")
 		for _, c := range []struct {
 			c        redis.UniversalClient
 			pool     int
