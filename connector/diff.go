@@ -20,54 +20,38 @@ func diffContacts(old, cur *openqq.Contacts) []openqq.Post {
 	return out
 }
 
+// events collects the posts of one diff.
+type events []openqq.Post
+
+func (e *events) add(name string, params ...any) {
+	*e = append(*e, openqq.NewEventPost(name, params...))
+}
+
+// propertyChanged posts one event per property that differs between o and c.
+func (e *events) propertyChanged(name string, o, c any) {
+	for _, ch := range propertyChanges(o, c) {
+		e.add(name, c, ch.name, ch.old, ch.new)
+	}
+}
+
 func diffFriends(old, cur []openqq.Friend) []openqq.Post {
-	var out []openqq.Post
-	before := indexBy(old, func(f openqq.Friend) openqq.ID { return f.ID })
-	after := indexBy(cur, func(f openqq.Friend) openqq.ID { return f.ID })
-	for _, f := range old {
-		if _, ok := after[f.ID]; !ok {
-			out = append(out, openqq.NewEventPost(openqq.EventLoseFriend, f))
-		}
-	}
-	for _, f := range cur {
-		if _, ok := before[f.ID]; !ok {
-			out = append(out, openqq.NewEventPost(openqq.EventNewFriend, f))
-		}
-	}
-	for _, f := range cur {
-		if o, ok := before[f.ID]; ok {
-			for _, c := range propertyChanges(o, f) {
-				out = append(out, openqq.NewEventPost(openqq.EventFriendPropertyChange, f, c.name, c.old, c.new))
-			}
-		}
-	}
+	var out events
+	diffByID(old, cur, func(f openqq.Friend) openqq.ID { return f.ID },
+		func(f openqq.Friend) { out.add(openqq.EventLoseFriend, f) },
+		func(f openqq.Friend) { out.add(openqq.EventNewFriend, f) },
+		func(o, f openqq.Friend) { out.propertyChanged(openqq.EventFriendPropertyChange, o, f) })
 	return out
 }
 
 func diffGroups(old, cur []openqq.Group) []openqq.Post {
-	var out []openqq.Post
-	before := indexBy(old, func(g openqq.Group) openqq.ID { return g.ID })
-	after := indexBy(cur, func(g openqq.Group) openqq.ID { return g.ID })
-	for _, g := range old {
-		if _, ok := after[g.ID]; !ok {
-			out = append(out, openqq.NewEventPost(openqq.EventLoseGroup, g))
-		}
-	}
-	for _, g := range cur {
-		if _, ok := before[g.ID]; !ok {
-			out = append(out, openqq.NewEventPost(openqq.EventNewGroup, g))
-		}
-	}
-	for _, g := range cur {
-		o, ok := before[g.ID]
-		if !ok {
-			continue
-		}
-		for _, c := range propertyChanges(o, g) {
-			out = append(out, openqq.NewEventPost(openqq.EventGroupPropertyChange, g, c.name, c.old, c.new))
-		}
-		out = append(out, diffMembers(o, g)...)
-	}
+	var out events
+	diffByID(old, cur, func(g openqq.Group) openqq.ID { return g.ID },
+		func(g openqq.Group) { out.add(openqq.EventLoseGroup, g) },
+		func(g openqq.Group) { out.add(openqq.EventNewGroup, g) },
+		func(o, g openqq.Group) {
+			out.propertyChanged(openqq.EventGroupPropertyChange, o, g)
+			out = append(out, diffMembers(o, g)...)
+		})
 	return out
 }
 
@@ -79,24 +63,11 @@ func diffMembers(old, cur openqq.Group) []openqq.Post {
 	if len(old.Members) == 0 || len(cur.Members) == 0 {
 		return nil
 	}
-	var out []openqq.Post
-	for _, m := range old.Members {
-		if cur.Member(m.ID) == nil {
-			out = append(out, openqq.NewEventPost(openqq.EventLoseGroupMember, m, cur))
-		}
-	}
-	for _, m := range cur.Members {
-		if old.Member(m.ID) == nil {
-			out = append(out, openqq.NewEventPost(openqq.EventNewGroupMember, m, cur))
-		}
-	}
-	for _, m := range cur.Members {
-		if o := old.Member(m.ID); o != nil {
-			for _, c := range propertyChanges(*o, m) {
-				out = append(out, openqq.NewEventPost(openqq.EventGroupMemberPropertyChange, m, c.name, c.old, c.new))
-			}
-		}
-	}
+	var out events
+	diffByID(old.Members, cur.Members, func(m openqq.Member) openqq.ID { return m.ID },
+		func(m openqq.Member) { out.add(openqq.EventLoseGroupMember, m, cur) },
+		func(m openqq.Member) { out.add(openqq.EventNewGroupMember, m, cur) },
+		func(o, m openqq.Member) { out.propertyChanged(openqq.EventGroupMemberPropertyChange, o, m) })
 	return out
 }
 
@@ -104,36 +75,41 @@ func diffMembers(old, cur openqq.Group) []openqq.Post {
 // Discussion member events carry the member only, the original's wire format
 // (spec §8.2 [QUIRK]); discussion property changes were never posted.
 func diffDiscusses(old, cur []openqq.Discuss) []openqq.Post {
-	var out []openqq.Post
-	before := indexBy(old, func(d openqq.Discuss) openqq.ID { return d.ID })
-	after := indexBy(cur, func(d openqq.Discuss) openqq.ID { return d.ID })
-	for _, d := range old {
-		if _, ok := after[d.ID]; !ok {
-			out = append(out, openqq.NewEventPost(openqq.EventLoseDiscuss, d))
-		}
-	}
-	for _, d := range cur {
-		if _, ok := before[d.ID]; !ok {
-			out = append(out, openqq.NewEventPost(openqq.EventNewDiscuss, d))
-		}
-	}
-	for _, d := range cur {
-		o, ok := before[d.ID]
-		if !ok || len(o.Members) == 0 || len(d.Members) == 0 {
-			continue
-		}
-		for _, m := range o.Members {
-			if d.Member(m.ID) == nil {
-				out = append(out, openqq.NewEventPost(openqq.EventLoseDiscussMember, m))
+	var out events
+	diffByID(old, cur, func(d openqq.Discuss) openqq.ID { return d.ID },
+		func(d openqq.Discuss) { out.add(openqq.EventLoseDiscuss, d) },
+		func(d openqq.Discuss) { out.add(openqq.EventNewDiscuss, d) },
+		func(o, d openqq.Discuss) {
+			if len(o.Members) == 0 || len(d.Members) == 0 {
+				return // a side whose members were not loaded
 			}
-		}
-		for _, m := range d.Members {
-			if o.Member(m.ID) == nil {
-				out = append(out, openqq.NewEventPost(openqq.EventNewDiscussMember, m))
-			}
-		}
-	}
+			diffByID(o.Members, d.Members, func(m openqq.DiscussMember) openqq.ID { return m.ID },
+				func(m openqq.DiscussMember) { out.add(openqq.EventLoseDiscussMember, m) },
+				func(m openqq.DiscussMember) { out.add(openqq.EventNewDiscussMember, m) },
+				func(openqq.DiscussMember, openqq.DiscussMember) {})
+		})
 	return out
+}
+
+// diffByID walks two versions of a list keyed by id in the order the events
+// go out: what left, then what came, then each item present in both.
+func diffByID[T any](old, cur []T, id func(T) openqq.ID, lost, added func(T), kept func(o, c T)) {
+	before, after := indexBy(old, id), indexBy(cur, id)
+	for _, v := range old {
+		if _, ok := after[id(v)]; !ok {
+			lost(v)
+		}
+	}
+	for _, v := range cur {
+		if _, ok := before[id(v)]; !ok {
+			added(v)
+		}
+	}
+	for _, v := range cur {
+		if o, ok := before[id(v)]; ok {
+			kept(o, v)
+		}
+	}
 }
 
 func indexBy[T any](list []T, key func(T) openqq.ID) map[openqq.ID]T {
