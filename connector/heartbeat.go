@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-resty/resty/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openqq-relay/openqq"
@@ -76,7 +77,7 @@ type HeartbeatOptions struct {
 // (a Lambda function included), not only on the connector's host.
 type Heartbeat struct {
 	o       HeartbeatOptions
-	client  *http.Client
+	client  *resty.Client
 	log     *slog.Logger
 	polls   *prometheus.CounterVec // by result: ok, error, redirect, ignored
 	results *prometheus.CounterVec // commands run, by api and answer code
@@ -112,9 +113,11 @@ func NewHeartbeat(o HeartbeatOptions) (*Heartbeat, error) {
 		o.Registry = prometheus.NewRegistry()
 	}
 	h := &Heartbeat{
-		o:      o,
-		client: pollClient(o.HTTPClient),
-		log:    o.Logger.With(openqq.LogKeyComponent, "heartbeat", openqq.LogKeyAccount, o.Account),
+		o: o,
+		client: resty.NewWithClient(pollClient(o.HTTPClient)).
+			SetHeader("User-Agent", o.UserAgent).
+			SetLogger(restyLogger{o.Logger}),
+		log: o.Logger.With(openqq.LogKeyComponent, "heartbeat", openqq.LogKeyAccount, o.Account),
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openqq_heartbeat_polls_total", Help: "poll_api requests, by result.",
 		}, []string{"result"}),
@@ -162,14 +165,8 @@ func (h *Heartbeat) Run(ctx context.Context) error {
 func (h *Heartbeat) poll(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, h.o.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, h.o.URL, nil)
-	if err != nil {
-		h.polls.WithLabelValues("error").Inc()
-		h.log.WarnContext(ctx, "poll_api request not built", openqq.LogKeyErr, err)
-		return
-	}
-	req.Header.Set("User-Agent", h.o.UserAgent)
-	resp, err := h.client.Do(req)
+	// One attempt: the loop itself is the retry, Interval after each answer.
+	resp, err := h.client.R().SetContext(rctx).SetDoNotParseResponse(true).Get(h.o.URL)
 	if err != nil {
 		if ctx.Err() == nil {
 			h.polls.WithLabelValues("error").Inc()
@@ -177,14 +174,15 @@ func (h *Heartbeat) poll(ctx context.Context) {
 		}
 		return
 	}
-	loc := resp.Header.Get("Location")
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxPollBody))
-	resp.Body.Close()
-	if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
+	body := resp.RawBody()
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxPollBody))
+	body.Close()
+	loc := resp.Header().Get("Location")
+	if resp.StatusCode() < 300 || resp.StatusCode() > 399 || loc == "" {
 		h.polls.WithLabelValues("ok").Inc()
 		return
 	}
-	cmd, err := h.redirectCommand(req.URL, loc)
+	cmd, err := h.redirectCommand(resp.Request.RawRequest.URL, loc)
 	if err != nil {
 		h.polls.WithLabelValues("ignored").Inc()
 		h.log.WarnContext(ctx, "poll_api redirect ignored", openqq.LogKeyErr, err)
@@ -248,3 +246,10 @@ func redactPollErr(err error) error {
 	}
 	return err
 }
+
+// restyLogger sends resty's own warnings to the heartbeat's logger.
+type restyLogger struct{ log *slog.Logger }
+
+func (l restyLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l restyLogger) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l restyLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
