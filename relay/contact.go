@@ -3,21 +3,73 @@ package relay
 import (
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/openqq-relay/openqq"
 )
 
 // contacts loads the account's contact snapshot. Before the first login
-// there is none, and the connector is not ready.
+// there is none, and the connector is not ready. The decoded snapshot is
+// kept and shared (read-only) by requests until the store's version of it
+// moves: one small GET instead of fetching and decoding every contact.
 func (h *Handler) contacts(r *http.Request) (*openqq.Contacts, error) {
-	c, err := h.store.Contacts(r.Context(), accountOf(r))
+	ctx, acct := r.Context(), accountOf(r)
+	v, err := h.store.ContactsVersion(ctx, acct)
+	if err != nil {
+		return nil, fmt.Errorf("relay: contacts: %w", err)
+	}
+	if c := h.snapshots.get(acct, v); c != nil {
+		return c, nil
+	}
+	c, err := h.store.Contacts(ctx, acct)
 	if isNotFound(err) || (err == nil && c == nil) {
 		return nil, openqq.ErrClientNotReady
 	}
 	if err != nil {
 		return nil, fmt.Errorf("relay: contacts: %w", err)
 	}
+	// The version was read first and moves in the same MULTI as the
+	// snapshot, so c is at least as new as v: a newer c under v is only
+	// refetched once more.
+	h.snapshots.put(acct, v, c)
 	return c, nil
+}
+
+// snapshotCache keeps one decoded snapshot per account.
+type snapshotCache struct {
+	mu sync.Mutex // guards m
+	m  map[string]snapshot
+}
+
+type snapshot struct {
+	version  int64
+	contacts *openqq.Contacts
+}
+
+// get returns the account's snapshot at version v, or nil. Version 0 means
+// no snapshot was ever versioned: never cached.
+func (s *snapshotCache) get(acct string, v int64) *openqq.Contacts {
+	if v == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[acct]; ok && e.version == v {
+		return e.contacts
+	}
+	return nil
+}
+
+func (s *snapshotCache) put(acct string, v int64, c *openqq.Contacts) {
+	if v == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]snapshot{}
+	}
+	s.m[acct] = snapshot{version: v, contacts: c}
 }
 
 // The information endpoints (spec §6.4) answer from the snapshot, without a

@@ -385,4 +385,15 @@ func (f *failingStore) Contacts(ctx context.Context, acct string) (*openqq.Conta
 	return f.DB.Contacts(ctx, acct)
 }
 
+func (f *failingStore) ContactsVersion(ctx context.Context, acct string) (int64, error) {
+	down, panicky := f.state()
+	if panicky {
+		panic("contacts exploded")
+	}
+	if down {
+		return 0, errStoreDown
+	}
+	return f.DB.ContactsVersion(ctx, acct)
+}
+
 var _ Store = (*store.DB)(nil)

@@ -66,6 +66,8 @@ type Handler struct {
 	metrics *metrics
 	console *console
 	now     func() time.Time
+
+	snapshots snapshotCache // decoded contacts by account, kept until the store's version moves
 }
 
 // New returns a Handler for the options; it panics without a Store, which

@@ -16,6 +16,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Accounts(ctx context.Context) ([]string, error)
 	Contacts(ctx context.Context, acct string) (*openqq.Contacts, error)
+	ContactsVersion(ctx context.Context, acct string) (int64, error)
 	State(ctx context.Context, acct string) (store.State, error)
 	QRCode(ctx context.Context, acct string) ([]byte, error)
 	Submit(ctx context.Context, acct string, cmd *openqq.Command) (openqq.Result, error)

@@ -9,8 +9,8 @@ import (
 )
 
 // DeleteAccount removes the account and all its keys (session, contacts,
-// streams, buffers, replies, markers, dead letters) but its lease token
-// counter, so fencing tokens keep increasing if it comes back.
+// streams, buffers, replies, markers, dead letters) but its lease token and
+// contacts version counters, so both keep increasing if it comes back.
 func (db *DB) DeleteAccount(ctx context.Context, acct string) error {
 	if err := checkAccount(acct); err != nil {
 		return fmt.Errorf("store: delete account: %w", err)
@@ -28,7 +28,7 @@ func (db *DB) DeleteAccount(ctx context.Context, acct string) error {
 	keys := fixedKeys(acct)
 	iter := node.Scan(ctx, 0, globEscape(accountPrefix(acct))+"*", 500).Iterator()
 	for iter.Next(ctx) {
-		if k := iter.Val(); k != leaseTokenKey(acct) {
+		if k := iter.Val(); k != leaseTokenKey(acct) && k != contactsVersionKey(acct) {
 			keys = append(keys, k)
 		}
 	}

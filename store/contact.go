@@ -41,6 +41,7 @@ func (db *DB) SaveContacts(ctx context.Context, acct string, c *openqq.Contacts)
 		for i, part := range parts {
 			p.Set(ctx, part.key, enc[i], 0)
 		}
+		p.Incr(ctx, contactsVersionKey(acct))
 		return nil
 	})
 	if err != nil {
@@ -54,6 +55,24 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// ContactsVersion is the number of snapshots written so far for the account
+// (0 before the first SaveContacts). It changes in the same MULTI as the
+// snapshot, so a reader that saw version v and then read the snapshot has
+// data at least as new as v.
+func (db *DB) ContactsVersion(ctx context.Context, acct string) (int64, error) {
+	if err := checkAccount(acct); err != nil {
+		return 0, fmt.Errorf("store: contacts version: %w", err)
+	}
+	v, err := db.short.Get(ctx, contactsVersionKey(acct)).Int64()
+	if isNil(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: contacts version: %w", err)
+	}
+	return v, nil
 }
 
 // Contacts reads the whole snapshot (one MGET); ErrNotFound before the

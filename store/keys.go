@@ -25,6 +25,11 @@ func friendsKey(a string) string   { return accountPrefix(a) + "friends" }   // 
 func groupsKey(a string) string    { return accountPrefix(a) + "groups" }    // STRING: JSON []openqq.Group
 func discussesKey(a string) string { return accountPrefix(a) + "discusses" } // STRING: JSON []openqq.Discuss
 
+// contactsVersionKey counts snapshot writes, so readers can keep a decoded
+// snapshot until it changes. Like the lease token it survives DeleteAccount:
+// a version must never come back with other contacts behind it.
+func contactsVersionKey(a string) string { return accountPrefix(a) + "contacts_version" } // STRING counter (INCR)
+
 // Command bus.
 func commandsKey(a string) string { return accountPrefix(a) + "commands" } // STREAM, MAXLEN ~; group "connector"
 
