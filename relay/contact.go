@@ -9,17 +9,26 @@ import (
 )
 
 // contacts loads the account's contact snapshot. Before the first login
-// there is none, and the connector is not ready. The decoded snapshot is
-// kept and shared (read-only) by requests until the store's version of it
-// moves: one small GET instead of fetching and decoding every contact.
+// there is none, and the connector is not ready.
 func (h *Handler) contacts(r *http.Request) (*openqq.Contacts, error) {
+	s, err := h.snapshot(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.contacts, nil
+}
+
+// snapshot returns the account's decoded snapshot. It is kept and shared
+// (read-only) by requests until the store's version of it moves: one small
+// GET instead of fetching and decoding every contact.
+func (h *Handler) snapshot(r *http.Request) (*snapshot, error) {
 	ctx, acct := r.Context(), accountOf(r)
 	v, err := h.store.ContactsVersion(ctx, acct)
 	if err != nil {
 		return nil, fmt.Errorf("relay: contacts: %w", err)
 	}
-	if c := h.snapshots.get(acct, v); c != nil {
-		return c, nil
+	if s := h.snapshots.get(acct, v); s != nil {
+		return s, nil
 	}
 	c, err := h.store.Contacts(ctx, acct)
 	if isNotFound(err) || (err == nil && c == nil) {
@@ -31,97 +40,115 @@ func (h *Handler) contacts(r *http.Request) (*openqq.Contacts, error) {
 	// The version was read first and moves in the same MULTI as the
 	// snapshot, so c is at least as new as v: a newer c under v is only
 	// refetched once more.
-	h.snapshots.put(acct, v, c)
-	return c, nil
+	s := &snapshot{version: v, contacts: c}
+	h.snapshots.put(acct, s)
+	return s, nil
 }
 
 // snapshotCache keeps one decoded snapshot per account.
 type snapshotCache struct {
 	mu sync.Mutex // guards m
-	m  map[string]snapshot
+	m  map[string]*snapshot
 }
 
+// snapshot is one version of an account's contacts, with the answers
+// rendered from it so far.
 type snapshot struct {
 	version  int64
 	contacts *openqq.Contacts
+
+	mu     sync.Mutex // guards bodies
+	bodies map[string][]byte
 }
 
 // get returns the account's snapshot at version v, or nil. Version 0 means
 // no snapshot was ever versioned: never cached.
-func (s *snapshotCache) get(acct string, v int64) *openqq.Contacts {
+func (c *snapshotCache) get(acct string, v int64) *snapshot {
 	if v == 0 {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.m[acct]; ok && e.version == v {
-		return e.contacts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[acct]; ok && s.version == v {
+		return s
 	}
 	return nil
 }
 
-func (s *snapshotCache) put(acct string, v int64, c *openqq.Contacts) {
-	if v == 0 {
+func (c *snapshotCache) put(acct string, s *snapshot) {
+	if s.version == 0 {
 		return
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*snapshot{}
+	}
+	c.m[acct] = s
+}
+
+// body renders one answer of the snapshot once: the information endpoints
+// answer the same bytes until the contacts change.
+func (s *snapshot) body(name string, pick func(*openqq.Contacts) any) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]snapshot{}
+	if b, ok := s.bodies[name]; ok {
+		return b, nil
 	}
-	s.m[acct] = snapshot{version: v, contacts: c}
+	b, err := encodeJSON(pick(s.contacts))
+	if err != nil {
+		return nil, err
+	}
+	if s.bodies == nil {
+		s.bodies = map[string][]byte{}
+	}
+	s.bodies[name] = b
+	return b, nil
 }
 
 // The information endpoints (spec §6.4) answer from the snapshot, without a
 // round trip to the connector, as the original answered from memory.
 
-func (h *Handler) getUserInfo(w http.ResponseWriter, r *http.Request) {
-	c, err := h.contacts(r)
+// writeSnapshot answers one rendering of the snapshot.
+func (h *Handler) writeSnapshot(w http.ResponseWriter, r *http.Request, name string, pick func(*openqq.Contacts) any) {
+	s, err := h.snapshot(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, r, c.User)
+	b, err := s.body(name, pick)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	infoOf(r).code = "0"
+	h.writeBody(w, r, http.StatusOK, b)
+}
+
+func (h *Handler) getUserInfo(w http.ResponseWriter, r *http.Request) {
+	h.writeSnapshot(w, r, "user", func(c *openqq.Contacts) any { return c.User })
 }
 
 func (h *Handler) getFriendInfo(w http.ResponseWriter, r *http.Request) {
-	c, err := h.contacts(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, r, nonNil(c.Friends))
+	h.writeSnapshot(w, r, "friends", func(c *openqq.Contacts) any { return nonNil(c.Friends) })
 }
 
 func (h *Handler) getGroupInfo(w http.ResponseWriter, r *http.Request) {
-	c, err := h.contacts(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, r, nonNil(c.Groups))
+	h.writeSnapshot(w, r, "groups", func(c *openqq.Contacts) any { return nonNil(c.Groups) })
 }
 
 func (h *Handler) getGroupBasicInfo(w http.ResponseWriter, r *http.Request) {
-	c, err := h.contacts(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	out := make([]openqq.Group, len(c.Groups))
-	for i, g := range c.Groups {
-		out[i] = g.Basic()
-	}
-	h.writeJSON(w, r, out)
+	h.writeSnapshot(w, r, "groups_basic", func(c *openqq.Contacts) any {
+		out := make([]openqq.Group, len(c.Groups))
+		for i, g := range c.Groups {
+			out[i] = g.Basic()
+		}
+		return out
+	})
 }
 
 func (h *Handler) getDiscussInfo(w http.ResponseWriter, r *http.Request) {
-	c, err := h.contacts(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, r, discusses(c.Discusses))
+	h.writeSnapshot(w, r, "discusses", func(c *openqq.Contacts) any { return discusses(c.Discusses) })
 }
 
 // searchFriend and searchGroup match every parameter but the reserved ones
