@@ -124,6 +124,13 @@ func (f *faultyDB) PushCheckEvent(ctx context.Context, acct string, post []byte,
 	return f.db.PushCheckEvent(ctx, acct, post, max)
 }
 
+func (f *faultyDB) Publish(ctx context.Context, acct string, post []byte, max int) (string, error) {
+	if err := f.fail(); err != nil {
+		return "", err
+	}
+	return f.db.Publish(ctx, acct, post, max)
+}
+
 func (f *faultyDB) Consume(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Delivery, error) {
 	if err := f.fail(); err != nil {
 		// A real outage fails after a while, not at once.

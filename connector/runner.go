@@ -38,6 +38,7 @@ type DB interface {
 
 	AppendEvent(ctx context.Context, acct string, post []byte) (string, error)
 	PushCheckEvent(ctx context.Context, acct string, post []byte, max int) error
+	Publish(ctx context.Context, acct string, post []byte, checkEventMax int) (string, error)
 
 	Consume(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Delivery, error)
 	Reclaim(ctx context.Context, acct, consumer string, minIdle time.Duration) ([]store.Delivery, error)

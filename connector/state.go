@@ -128,19 +128,15 @@ func (r *Runner) publish(p openqq.Post) {
 		return
 	}
 	r.log.Debug("publish", "post_type", p.PostType, "name", p.Name())
-	check := r.router.checkEvent(p)
-	appended := false // a retry after a failed check_event push must not append twice
-	r.out.Load().add(write{event: true, op: "append event", fn: func(ctx context.Context) error {
-		if !appended {
-			if _, err := r.db.AppendEvent(ctx, r.account, b); err != nil {
-				return err
-			}
-			appended = true
-			r.metrics.eventsAppended.Inc()
+	max := 0 // not for check_event
+	if r.router.checkEvent(p) {
+		max = r.o.CheckEventMax
+	}
+	r.out.Load().add(write{event: true, op: "publish", fn: func(ctx context.Context) error {
+		if _, err := r.db.Publish(ctx, r.account, b, max); err != nil {
+			return err
 		}
-		if check {
-			return r.db.PushCheckEvent(ctx, r.account, b, r.o.CheckEventMax)
-		}
+		r.metrics.eventsAppended.Inc()
 		return nil
 	}})
 }

@@ -63,6 +63,40 @@ func (db *DB) AppendEvent(ctx context.Context, acct string, post []byte) (string
 	return add.Val(), nil
 }
 
+// Publish appends a post to the events stream and, when checkEventMax > 0,
+// to the check_event buffer trimmed to the newest checkEventMax, in one
+// MULTI: one round trip for what the connector does with every message,
+// and never one without the other.
+func (db *DB) Publish(ctx context.Context, acct string, post []byte, checkEventMax int) (string, error) {
+	if err := checkAccount(acct); err != nil {
+		return "", fmt.Errorf("store: publish: %w", err)
+	}
+	if !json.Valid(post) {
+		return "", fmt.Errorf("store: publish: %w: payload is not JSON", ErrInvalid)
+	}
+	args := &redis.XAddArgs{Stream: eventsKey(acct), Values: []any{eventField, post}}
+	if db.eventsMaxLen > 0 {
+		args.MaxLen, args.Approx = db.eventsMaxLen, true
+	}
+	var add *redis.StringCmd
+	_, err := db.short.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		add = p.XAdd(ctx, args)
+		if db.eventsMaxAge > 0 {
+			minID := strconv.FormatInt(db.now().Add(-db.eventsMaxAge).UnixMilli(), 10)
+			p.XTrimMinIDApprox(ctx, eventsKey(acct), minID, 0)
+		}
+		if checkEventMax > 0 {
+			p.RPush(ctx, checkEventsKey(acct), post)
+			p.LTrim(ctx, checkEventsKey(acct), int64(-checkEventMax), -1)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: publish: %w", err)
+	}
+	return add.Val(), nil
+}
+
 // ReadEvents reads up to count events after the cursor after ("" or "0":
 // from the start; "$": only events appended from now on), waiting up to
 // block (at most 5 s; ≤ 0: not at all). Cursor readers keep the last id they
