@@ -215,18 +215,29 @@ func uinList(ul string) ([]int64, bool) {
 	return out, len(out) > 0
 }
 
-func (s *Server) extKick(w http.ResponseWriter, r *http.Request) {
+// managerCallLocked makes the checks every manager action makes, in the
+// real service's order: the group (with bkn), the action's parameter, then
+// the account's own role. It answers the error itself and returns nil then.
+func (s *Server) managerCallLocked(w http.ResponseWriter, r *http.Request, paramOK func() bool) *group {
 	g := s.extGroupLocked(w, r)
 	if g == nil {
-		return
+		return nil
 	}
-	uins, ok := uinList(r.FormValue("ul"))
-	if !ok {
+	if !paramOK() {
 		ecode(w, 1, "参数错误")
-		return
+		return nil
 	}
 	if !managesLocked(g) {
 		ecode(w, 7, "权限不足")
+		return nil
+	}
+	return g
+}
+
+func (s *Server) extKick(w http.ResponseWriter, r *http.Request) {
+	var uins []int64
+	g := s.managerCallLocked(w, r, func() (ok bool) { uins, ok = uinList(r.FormValue("ul")); return ok })
+	if g == nil {
 		return
 	}
 	var targets []*member
@@ -272,17 +283,9 @@ func parseShutupList(raw string) ([]shutupEntry, bool) {
 }
 
 func (s *Server) extShutup(w http.ResponseWriter, r *http.Request) {
-	g := s.extGroupLocked(w, r)
+	var list []shutupEntry
+	g := s.managerCallLocked(w, r, func() (ok bool) { list, ok = parseShutupList(r.FormValue("shutup_list")); return ok })
 	if g == nil {
-		return
-	}
-	list, ok := parseShutupList(r.FormValue("shutup_list"))
-	if !ok {
-		ecode(w, 1, "参数错误")
-		return
-	}
-	if !managesLocked(g) {
-		ecode(w, 7, "权限不足")
 		return
 	}
 	targets := make([]*member, len(list))
@@ -312,17 +315,9 @@ func (s *Server) extShutup(w http.ResponseWriter, r *http.Request) {
 
 // extInvite adds friends to a group (add_group_member).
 func (s *Server) extInvite(w http.ResponseWriter, r *http.Request) {
-	g := s.extGroupLocked(w, r)
+	var uins []int64
+	g := s.managerCallLocked(w, r, func() (ok bool) { uins, ok = uinList(r.FormValue("ul")); return ok })
 	if g == nil {
-		return
-	}
-	uins, ok := uinList(r.FormValue("ul"))
-	if !ok {
-		ecode(w, 1, "参数错误")
-		return
-	}
-	if !managesLocked(g) {
-		ecode(w, 7, "权限不足")
 		return
 	}
 	var invitees []*person
