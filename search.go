@@ -43,20 +43,54 @@ func ptrIntString(n *Int) string {
 	return intString(*n)
 }
 
-// field returns the accessor value of one object for a key, and whether the
-// key names an accessor at all.
-type fieldFunc func(key string) (string, bool)
+// matcher is Criteria prepared for testing many objects: a slice instead
+// of a map walk per object, and each value's id form parsed once, so that
+// id fields compare as numbers instead of being formatted for every object.
+type matcher []term
 
-// match applies the criteria to one object's accessors.
-func match(c Criteria, field fieldFunc) bool {
-	known := 0
+type term struct {
+	key, value string
+	id         ID
+	isID       bool // value is exactly how id prints, so it can equal an id field
+}
+
+func (c Criteria) matcher() matcher {
+	m := make(matcher, 0, len(c))
 	for k, v := range c {
-		got, ok := field(k)
+		t := term{key: k, value: v}
+		if id, err := ParseID(v); err == nil && id.String() == v {
+			t.id, t.isID = id, true
+		}
+		m = append(m, t)
+	}
+	return m
+}
+
+// searchable is what matching needs of an object: its id-valued fields, and
+// the string form of every field (Field).
+type searchable interface {
+	idField(key string) (ID, bool)
+	Field(key string) (string, bool)
+}
+
+// match applies the criteria to one object's fields: every known key must
+// be equal, and at least one key must be known.
+func (m matcher) match(o searchable) bool {
+	known := 0
+	for _, t := range m {
+		if id, ok := o.idField(t.key); ok {
+			if !t.isID || id != t.id {
+				return false
+			}
+			known++
+			continue
+		}
+		got, ok := o.Field(t.key)
 		if !ok {
 			continue
 		}
 		known++
-		if got != v {
+		if got != t.value {
 			return false
 		}
 	}
@@ -65,11 +99,10 @@ func match(c Criteria, field fieldFunc) bool {
 
 // Field returns the friend's accessor value for a search key (spec §4.6).
 func (f *Friend) Field(key string) (string, bool) {
+	if id, ok := f.idField(key); ok {
+		return idString(id), true
+	}
 	switch key {
-	case "id":
-		return idString(f.ID), true
-	case "uid", "qq":
-		return idString(f.UID), true
 	case "name", "nick":
 		return f.Name, true
 	case "markname":
@@ -94,16 +127,23 @@ func (f *Friend) Field(key string) (string, bool) {
 	return "", false
 }
 
+func (f *Friend) idField(key string) (ID, bool) {
+	switch key {
+	case "id":
+		return f.ID, true
+	case "uid", "qq":
+		return f.UID, true
+	}
+	return 0, false
+}
+
 // Field returns the group's accessor value for a search key, including the
 // original's aliases (number, gnumber, gid, gcode, gname, gtype).
 func (g *Group) Field(key string) (string, bool) {
+	if id, ok := g.idField(key); ok {
+		return idString(id), true
+	}
 	switch key {
-	case "id", "gid":
-		return idString(g.ID), true
-	case "uid", "number", "gnumber":
-		return idString(g.UID), true
-	case "code", "gcode":
-		return idString(g.Code), true
 	case "name", "gname":
 		return g.Name, true
 	case "markname":
@@ -116,10 +156,6 @@ func (g *Group) Field(key string) (string, bool) {
 		return intString(g.CreateTime), true
 	case "level":
 		return intString(g.Level), true
-	case "owner_id":
-		return idString(g.OwnerID), true
-	case "owner_uid":
-		return idString(g.OwnerUID), true
 	case "role", "gtype":
 		return g.Role, true
 	case "member_count":
@@ -128,13 +164,28 @@ func (g *Group) Field(key string) (string, bool) {
 	return "", false
 }
 
+func (g *Group) idField(key string) (ID, bool) {
+	switch key {
+	case "id", "gid":
+		return g.ID, true
+	case "uid", "number", "gnumber":
+		return g.UID, true
+	case "code", "gcode":
+		return g.Code, true
+	case "owner_id":
+		return g.OwnerID, true
+	case "owner_uid":
+		return g.OwnerUID, true
+	}
+	return 0, false
+}
+
 // Field returns the member's accessor value for a search key.
 func (m *Member) Field(key string) (string, bool) {
+	if id, ok := m.idField(key); ok {
+		return idString(id), true
+	}
 	switch key {
-	case "id":
-		return idString(m.ID), true
-	case "uid", "qq":
-		return idString(m.UID), true
 	case "name", "nick":
 		return m.Name, true
 	case "card":
@@ -159,26 +210,44 @@ func (m *Member) Field(key string) (string, bool) {
 	return "", false
 }
 
+func (m *Member) idField(key string) (ID, bool) {
+	switch key {
+	case "id":
+		return m.ID, true
+	case "uid", "qq":
+		return m.UID, true
+	}
+	return 0, false
+}
+
 // Field returns the discussion group's accessor value for a search key.
 func (d *Discuss) Field(key string) (string, bool) {
+	if id, ok := d.idField(key); ok {
+		return idString(id), true
+	}
 	switch key {
-	case "id", "did":
-		return idString(d.ID), true
 	case "name", "displayname":
 		return d.Name, true
-	case "owner_id":
-		return idString(d.OwnerID), true
 	}
 	return "", false
 }
 
+func (d *Discuss) idField(key string) (ID, bool) {
+	switch key {
+	case "id", "did":
+		return d.ID, true
+	case "owner_id":
+		return d.OwnerID, true
+	}
+	return 0, false
+}
+
 // Field returns the discussion member's accessor value for a search key.
 func (m *DiscussMember) Field(key string) (string, bool) {
+	if id, ok := m.idField(key); ok {
+		return idString(id), true
+	}
 	switch key {
-	case "id":
-		return idString(m.ID), true
-	case "uid", "qq":
-		return idString(m.UID), true
 	case "name", "nick", "displayname":
 		return m.Name, true
 	case "state":
@@ -189,11 +258,22 @@ func (m *DiscussMember) Field(key string) (string, bool) {
 	return "", false
 }
 
+func (m *DiscussMember) idField(key string) (ID, bool) {
+	switch key {
+	case "id":
+		return m.ID, true
+	case "uid", "qq":
+		return m.UID, true
+	}
+	return 0, false
+}
+
 // SearchFriends returns the friends that match every known criterion.
 func (c *Contacts) SearchFriends(crit Criteria) []*Friend {
 	var out []*Friend
+	m := crit.matcher()
 	for i := range c.Friends {
-		if match(crit, c.Friends[i].Field) {
+		if m.match(&c.Friends[i]) {
 			out = append(out, &c.Friends[i])
 		}
 	}
@@ -203,8 +283,9 @@ func (c *Contacts) SearchFriends(crit Criteria) []*Friend {
 // SearchGroups returns the groups that match every known criterion.
 func (c *Contacts) SearchGroups(crit Criteria) []*Group {
 	var out []*Group
+	m := crit.matcher()
 	for i := range c.Groups {
-		if match(crit, c.Groups[i].Field) {
+		if m.match(&c.Groups[i]) {
 			out = append(out, &c.Groups[i])
 		}
 	}
@@ -214,8 +295,9 @@ func (c *Contacts) SearchGroups(crit Criteria) []*Group {
 // SearchDiscusses returns the discussion groups that match every known criterion.
 func (c *Contacts) SearchDiscusses(crit Criteria) []*Discuss {
 	var out []*Discuss
+	m := crit.matcher()
 	for i := range c.Discusses {
-		if match(crit, c.Discusses[i].Field) {
+		if m.match(&c.Discusses[i]) {
 			out = append(out, &c.Discusses[i])
 		}
 	}
@@ -225,8 +307,9 @@ func (c *Contacts) SearchDiscusses(crit Criteria) []*Discuss {
 // SearchMembers returns the group's members that match every known criterion.
 func (g *Group) SearchMembers(crit Criteria) []*Member {
 	var out []*Member
+	m := crit.matcher()
 	for i := range g.Members {
-		if match(crit, g.Members[i].Field) {
+		if m.match(&g.Members[i]) {
 			out = append(out, &g.Members[i])
 		}
 	}
@@ -236,8 +319,9 @@ func (g *Group) SearchMembers(crit Criteria) []*Member {
 // SearchMembers returns the discussion's members that match every known criterion.
 func (d *Discuss) SearchMembers(crit Criteria) []*DiscussMember {
 	var out []*DiscussMember
+	m := crit.matcher()
 	for i := range d.Members {
-		if match(crit, d.Members[i].Field) {
+		if m.match(&d.Members[i]) {
 			out = append(out, &d.Members[i])
 		}
 	}
