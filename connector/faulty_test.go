@@ -124,11 +124,11 @@ func (f *faultyDB) PushCheckEvent(ctx context.Context, acct string, post []byte,
 	return f.db.PushCheckEvent(ctx, acct, post, max)
 }
 
-func (f *faultyDB) Publish(ctx context.Context, acct string, post []byte, max int) (string, error) {
+func (f *faultyDB) PublishAll(ctx context.Context, acct string, posts []store.Publication) ([]string, error) {
 	if err := f.fail(); err != nil {
-		return "", err
+		return nil, err
 	}
-	return f.db.Publish(ctx, acct, post, max)
+	return f.db.PublishAll(ctx, acct, posts)
 }
 
 func (f *faultyDB) Consume(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Delivery, error) {

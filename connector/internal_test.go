@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/store"
 )
 
 func strp(s string) *string { return &s }
@@ -219,7 +221,7 @@ func noRetry(ctx context.Context, _ string, fn func(context.Context) error) erro
 // one, bounds the events it keeps, and flush waits for what was queued.
 func TestOutbox(t *testing.T) {
 	dropped := 0
-	o := newOutbox(quietLog(), 3, noRetry, func() { dropped++ })
+	o := newOutbox(quietLog(), 3, noRetry, nil, func() { dropped++ })
 	var got []string
 	rec := func(s string) func(context.Context) error {
 		return func(context.Context) error { got = append(got, s); return nil }
@@ -253,7 +255,7 @@ func TestOutbox(t *testing.T) {
 // flush waits for a replaced write too: the replacement carries its data.
 func TestOutboxFlushWaitsForReplacement(t *testing.T) {
 	release := make(chan struct{})
-	o := newOutbox(quietLog(), 10, noRetry, func() {})
+	o := newOutbox(quietLog(), 10, noRetry, nil, func() {})
 	o.add(write{op: "slow", fn: func(context.Context) error { <-release; return nil }})
 	o.add(write{key: "k", op: "k1", fn: func(context.Context) error { return nil }})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -272,5 +274,68 @@ func TestOutboxFlushWaitsForReplacement(t *testing.T) {
 	close(release)
 	if err := <-flushed; err != nil {
 		t.Error(err)
+	}
+}
+
+// Consecutive posts reach Redis in one publish call, in order; another
+// write between them splits the batch; flush waits for a batch in flight.
+func TestOutboxBatchesPosts(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		applied [][]string
+	)
+	release := make(chan struct{})
+	publish := func(_ context.Context, posts []store.Publication) error {
+		var batch []string
+		for _, p := range posts {
+			batch = append(batch, string(p.Post))
+		}
+		if batch[0] == "p1" {
+			<-release // the first batch is in flight while the rest queue up
+		}
+		mu.Lock()
+		applied = append(applied, batch)
+		mu.Unlock()
+		return nil
+	}
+	o := newOutbox(quietLog(), 100, noRetry, publish, func() {})
+	post := func(s string) write {
+		return write{event: true, op: "publish", post: &store.Publication{Post: []byte(s)}}
+	}
+	o.add(post("p1"))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { o.run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for inFlight := false; !inFlight; time.Sleep(time.Millisecond) {
+		o.mu.Lock()
+		inFlight = o.busy && len(o.ops) == 0
+		o.mu.Unlock()
+	}
+
+	for _, s := range []string{"p2", "p3", "p4"} {
+		o.add(post(s))
+	}
+	o.add(write{key: "state", op: "state", fn: func(context.Context) error {
+		mu.Lock()
+		applied = append(applied, []string{"state"})
+		mu.Unlock()
+		return nil
+	}})
+	o.add(post("p5"))
+	short, stop := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer stop()
+	if err := o.flush(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("flush with a batch in flight = %v, want a timeout", err)
+	}
+	close(release)
+	if err := o.flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := [][]string{{"p1"}, {"p2", "p3", "p4"}, {"state"}, {"p5"}}
+	if !reflect.DeepEqual(applied, want) {
+		t.Errorf("applied %v, want %v", applied, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/store"
 )
 
 // outbox applies the connector's Redis writes (events, state, cookies, QR
@@ -16,11 +17,13 @@ import (
 // QQ session carries on through an outage and nothing queued is lost when
 // Redis returns. Writes of the same key (the state record, the cookie jar,
 // the QR code, the contact snapshot) replace a pending older write; events
-// are bounded by max, dropping the oldest when full.
+// are bounded by max, dropping the oldest when full. Consecutive posts go
+// to Redis together, in one round trip (publish).
 type outbox struct {
-	log   *slog.Logger
-	max   int
-	retry func(ctx context.Context, op string, fn func(context.Context) error) error
+	log     *slog.Logger
+	max     int
+	retry   func(ctx context.Context, op string, fn func(context.Context) error) error
+	publish func(ctx context.Context, posts []store.Publication) error
 
 	dropped func() // counts a dropped event
 
@@ -41,10 +44,15 @@ type write struct {
 	seq   uint64 // order of arrival; a replacement keeps the replaced write's
 	op    string // for logs: "append event", "save cookies", …
 	fn    func(ctx context.Context) error
+	post  *store.Publication // non-nil: a post, applied by publish with the posts next to it
 }
 
-func newOutbox(log *slog.Logger, max int, retry func(context.Context, string, func(context.Context) error) error, dropped func()) *outbox {
-	return &outbox{log: log, max: max, retry: retry, dropped: dropped, changed: make(chan struct{})}
+// maxPostBatch bounds the posts of one publish round trip.
+const maxPostBatch = 256
+
+func newOutbox(log *slog.Logger, max int, retry func(context.Context, string, func(context.Context) error) error,
+	publish func(context.Context, []store.Publication) error, dropped func()) *outbox {
+	return &outbox{log: log, max: max, retry: retry, publish: publish, dropped: dropped, changed: make(chan struct{})}
 }
 
 // add queues w.
@@ -115,20 +123,32 @@ func (o *outbox) notify() {
 	o.changed = make(chan struct{})
 }
 
-// next takes the first pending write, waiting for one until ctx ends.
+// next takes the first pending write, with the posts that follow it when it
+// is a post, waiting for one until ctx ends. The batch is one write: its op
+// publishes all its posts.
 func (o *outbox) next(ctx context.Context) (write, bool) {
 	for {
 		o.mu.Lock()
 		if len(o.ops) > 0 {
-			w := o.ops[0]
-			o.ops = o.ops[1:]
-			if w.event {
-				o.events--
+			n := 1
+			if o.ops[0].post != nil {
+				for n < len(o.ops) && n < maxPostBatch && o.ops[n].post != nil {
+					n++
+				}
 			}
-			o.busy, o.busySeq = true, w.seq
+			batch := o.ops[:n:n]
+			o.ops = o.ops[n:]
+			for _, w := range batch {
+				if w.event {
+					o.events--
+				}
+			}
+			// Posts keep their order of arrival, so the first has the
+			// lowest sequence number: what flush compares with.
+			o.busy, o.busySeq = true, batch[0].seq
 			o.notify()
 			o.mu.Unlock()
-			return w, true
+			return o.merge(batch), true
 		}
 		ch := o.changed
 		o.mu.Unlock()
@@ -138,6 +158,21 @@ func (o *outbox) next(ctx context.Context) (write, bool) {
 		case <-ch:
 		}
 	}
+}
+
+// merge makes one write of a batch from next: itself when alone and not a
+// post, else a publish of its posts in order.
+func (o *outbox) merge(batch []write) write {
+	if batch[0].post == nil {
+		return batch[0]
+	}
+	posts := make([]store.Publication, len(batch))
+	for i, w := range batch {
+		posts[i] = *w.post
+	}
+	w := batch[0]
+	w.fn = func(ctx context.Context) error { return o.publish(ctx, posts) }
+	return w
 }
 
 func (o *outbox) done() {

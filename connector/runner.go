@@ -38,7 +38,7 @@ type DB interface {
 
 	AppendEvent(ctx context.Context, acct string, post []byte) (string, error)
 	PushCheckEvent(ctx context.Context, acct string, post []byte, max int) error
-	Publish(ctx context.Context, acct string, post []byte, checkEventMax int) (string, error)
+	PublishAll(ctx context.Context, acct string, posts []store.Publication) ([]string, error)
 
 	Consume(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Delivery, error)
 	Reclaim(ctx context.Context, acct, consumer string, minIdle time.Duration) ([]store.Delivery, error)
@@ -170,7 +170,7 @@ func New(o Options) (*Runner, error) {
 		OS: runtime.GOOS, Version: openqq.Version, StartTime: r.started, Owner: r.owner,
 	}
 	r.metrics.setState(openqq.StateInit)
-	closed := newOutbox(r.log, 0, nil, nil)
+	closed := newOutbox(r.log, 0, nil, nil, nil)
 	closed.closed = true
 	r.out.Store(closed)
 	return r, nil
@@ -239,7 +239,7 @@ var (
 // the new owner and only flushes what it had queued.
 func (r *Runner) session(ctx context.Context, lease store.Lease) error {
 	base := context.WithoutCancel(ctx)
-	out := newOutbox(r.log, r.o.EventBuffer, r.retry, r.metrics.eventsDropped.Inc)
+	out := newOutbox(r.log, r.o.EventBuffer, r.retry, r.publishPosts, r.metrics.eventsDropped.Inc)
 	r.out.Store(out)
 	r.mu.Lock()
 	r.st.State, r.st.Previous, r.st.Owner, r.st.LoginTime = openqq.StateInit, "", r.owner, time.Time{}

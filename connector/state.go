@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/store"
 )
 
 // setState moves the state machine (spec §3): a change of value is logged,
@@ -132,13 +133,17 @@ func (r *Runner) publish(p openqq.Post) {
 	if r.router.checkEvent(p) {
 		max = r.o.CheckEventMax
 	}
-	r.out.Load().add(write{event: true, op: "publish", fn: func(ctx context.Context) error {
-		if _, err := r.db.Publish(ctx, r.account, b, max); err != nil {
-			return err
-		}
-		r.metrics.eventsAppended.Inc()
-		return nil
-	}})
+	r.out.Load().add(write{event: true, op: "publish", post: &store.Publication{Post: b, CheckEventMax: max}})
+}
+
+// publishPosts is the outbox's publish: the posts it has gathered, in one
+// round trip.
+func (r *Runner) publishPosts(ctx context.Context, posts []store.Publication) error {
+	if _, err := r.db.PublishAll(ctx, r.account, posts); err != nil {
+		return err
+	}
+	r.metrics.eventsAppended.Add(float64(len(posts)))
+	return nil
 }
 
 // qrcodeTTL keeps a QR code in Redis a little longer than SmartQQ kept it

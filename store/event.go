@@ -68,33 +68,63 @@ func (db *DB) AppendEvent(ctx context.Context, acct string, post []byte) (string
 // MULTI: one round trip for what the connector does with every message,
 // and never one without the other.
 func (db *DB) Publish(ctx context.Context, acct string, post []byte, checkEventMax int) (string, error) {
+	ids, err := db.PublishAll(ctx, acct, []Publication{{Post: post, CheckEventMax: checkEventMax}})
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// Publication is one post for PublishAll.
+type Publication struct {
+	Post []byte // JSON
+	// CheckEventMax > 0 also appends the post to the check_event buffer,
+	// trimmed to the newest CheckEventMax.
+	CheckEventMax int
+}
+
+// PublishAll is Publish for several posts, in order, in one MULTI: a
+// connector that falls behind catches up in one round trip, not one per
+// post. It returns the events stream ids of the posts.
+func (db *DB) PublishAll(ctx context.Context, acct string, pubs []Publication) ([]string, error) {
 	if err := checkAccount(acct); err != nil {
-		return "", fmt.Errorf("store: publish: %w", err)
+		return nil, fmt.Errorf("store: publish: %w", err)
 	}
-	if !json.Valid(post) {
-		return "", fmt.Errorf("store: publish: %w: payload is not JSON", ErrInvalid)
+	for _, p := range pubs {
+		if !json.Valid(p.Post) {
+			return nil, fmt.Errorf("store: publish: %w: payload is not JSON", ErrInvalid)
+		}
 	}
-	args := &redis.XAddArgs{Stream: eventsKey(acct), Values: []any{eventField, post}}
-	if db.eventsMaxLen > 0 {
-		args.MaxLen, args.Approx = db.eventsMaxLen, true
+	if len(pubs) == 0 {
+		return []string{}, nil
 	}
-	var add *redis.StringCmd
+	adds := make([]*redis.StringCmd, len(pubs))
 	_, err := db.short.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		add = p.XAdd(ctx, args)
+		for i, pub := range pubs {
+			args := &redis.XAddArgs{Stream: eventsKey(acct), Values: []any{eventField, pub.Post}}
+			if db.eventsMaxLen > 0 {
+				args.MaxLen, args.Approx = db.eventsMaxLen, true
+			}
+			adds[i] = p.XAdd(ctx, args)
+			if pub.CheckEventMax > 0 {
+				p.RPush(ctx, checkEventsKey(acct), pub.Post)
+				p.LTrim(ctx, checkEventsKey(acct), int64(-pub.CheckEventMax), -1)
+			}
+		}
 		if db.eventsMaxAge > 0 {
 			minID := strconv.FormatInt(db.now().Add(-db.eventsMaxAge).UnixMilli(), 10)
 			p.XTrimMinIDApprox(ctx, eventsKey(acct), minID, 0)
 		}
-		if checkEventMax > 0 {
-			p.RPush(ctx, checkEventsKey(acct), post)
-			p.LTrim(ctx, checkEventsKey(acct), int64(-checkEventMax), -1)
-		}
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("store: publish: %w", err)
+		return nil, fmt.Errorf("store: publish: %w", err)
 	}
-	return add.Val(), nil
+	ids := make([]string, len(adds))
+	for i, a := range adds {
+		ids[i] = a.Val()
+	}
+	return ids, nil
 }
 
 // ReadEvents reads up to count events after the cursor after ("" or "0":
