@@ -131,19 +131,30 @@ func (r *Runner) commandContext(execCtx context.Context, cmd openqq.Command) (co
 	return context.WithDeadline(execCtx, deadline)
 }
 
-// answer replies and acknowledges, retrying through Redis outages until
-// execCtx ends, then once more on a short context of its own. A reply that
-// never lands leaves the command pending: a later reclaim answers it with
-// "outcome unknown" and never runs it again.
+// answer replies and acknowledges. The answer goes through the session's
+// outbox, after the snapshot and the posts the command caused (read your
+// writes), usually in the same round trip as its post. When the outbox
+// cannot write it (the session ended, or execCtx did first), it is written
+// directly, retrying through Redis outages until execCtx ends, then once more
+// on a short context of its own; a second copy is harmless, as the first
+// answer wins. A reply that never lands leaves the command pending: a later
+// reclaim answers it with "outcome unknown" and never runs it again.
 func (r *Runner) answer(execCtx context.Context, log *slog.Logger, d store.Delivery, res openqq.Result) {
 	r.metrics.commands.WithLabelValues(d.Command.API, strconv.Itoa(res.Code)).Inc()
-	// Read your writes: the snapshot and the posts a command caused are in
-	// Redis before its caller hears back.
-	if err := r.out.Load().flush(execCtx); err != nil {
-		log.WarnContext(execCtx, "answering before the command's writes reached redis", openqq.LogKeyErr, err)
+	answered := make(chan error, 1)
+	r.out.Load().add(write{op: "reply", answer: &store.Answer{Delivery: d, Result: res},
+		after: func(err error) { answered <- err }})
+	var err error
+	select {
+	case err = <-answered:
+	case <-execCtx.Done():
+		err = execCtx.Err()
+	}
+	if err == nil {
+		return
 	}
 	reply := func(ctx context.Context) error { return r.db.Reply(ctx, r.account, d, res) }
-	err := r.retry(execCtx, "reply", reply)
+	err = r.retry(execCtx, "reply", reply)
 	if err != nil && execCtx.Err() != nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(execCtx), 2*time.Second)
 		err = reply(ctx)

@@ -124,11 +124,11 @@ func (f *faultyDB) PushCheckEvent(ctx context.Context, acct string, post []byte,
 	return f.db.PushCheckEvent(ctx, acct, post, max)
 }
 
-func (f *faultyDB) PublishAll(ctx context.Context, acct string, posts []store.Publication) ([]string, error) {
+func (f *faultyDB) PublishAndReply(ctx context.Context, acct string, posts []store.Publication, answers []store.Answer) error {
 	if err := f.fail(); err != nil {
-		return nil, err
+		return err
 	}
-	return f.db.PublishAll(ctx, acct, posts)
+	return f.db.PublishAndReply(ctx, acct, posts, answers)
 }
 
 func (f *faultyDB) Consume(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Delivery, error) {

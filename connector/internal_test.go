@@ -277,18 +277,23 @@ func TestOutboxFlushWaitsForReplacement(t *testing.T) {
 	}
 }
 
-// Consecutive posts reach Redis in one publish call, in order; another
-// write between them splits the batch; flush waits for a batch in flight.
-func TestOutboxBatchesPosts(t *testing.T) {
+// Consecutive posts and answers reach Redis in one publish call, in order;
+// another write between them splits the batch; flush waits for a batch in
+// flight; each answer hears that it was written, or that the session ended
+// before it was.
+func TestOutboxBatchesPostsAndAnswers(t *testing.T) {
 	var (
 		mu      sync.Mutex
 		applied [][]string
 	)
 	release := make(chan struct{})
-	publish := func(_ context.Context, posts []store.Publication) error {
+	publish := func(_ context.Context, posts []store.Publication, answers []store.Answer) error {
 		var batch []string
 		for _, p := range posts {
 			batch = append(batch, string(p.Post))
+		}
+		for _, a := range answers {
+			batch = append(batch, a.Delivery.Command.ID)
 		}
 		if batch[0] == "p1" {
 			<-release // the first batch is in flight while the rest queue up
@@ -302,27 +307,33 @@ func TestOutboxBatchesPosts(t *testing.T) {
 	post := func(s string) write {
 		return write{event: true, op: "publish", post: &store.Publication{Post: []byte(s)}}
 	}
+	heard := map[string]chan error{}
+	answer := func(id string) write {
+		ch := make(chan error, 1)
+		heard[id] = ch
+		return write{op: "reply", answer: &store.Answer{Delivery: store.Delivery{Command: openqq.Command{ID: id}}},
+			after: func(err error) { ch <- err }}
+	}
 	o.add(post("p1"))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { o.run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
 	for inFlight := false; !inFlight; time.Sleep(time.Millisecond) {
 		o.mu.Lock()
 		inFlight = o.busy && len(o.ops) == 0
 		o.mu.Unlock()
 	}
 
-	for _, s := range []string{"p2", "p3", "p4"} {
-		o.add(post(s))
-	}
+	o.add(post("p2"))
+	o.add(answer("a2"))
+	o.add(post("p3"))
 	o.add(write{key: "state", op: "state", fn: func(context.Context) error {
 		mu.Lock()
 		applied = append(applied, []string{"state"})
 		mu.Unlock()
 		return nil
 	}})
-	o.add(post("p5"))
+	o.add(answer("a5"))
 	short, stop := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer stop()
 	if err := o.flush(short); !errors.Is(err, context.DeadlineExceeded) {
@@ -332,10 +343,27 @@ func TestOutboxBatchesPosts(t *testing.T) {
 	if err := o.flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	for _, id := range []string{"a2", "a5"} {
+		if err := <-heard[id]; err != nil {
+			t.Errorf("answer %s heard %v, want nil", id, err)
+		}
+	}
 	mu.Lock()
-	defer mu.Unlock()
-	want := [][]string{{"p1"}, {"p2", "p3", "p4"}, {"state"}, {"p5"}}
+	want := [][]string{{"p1"}, {"p2", "p3", "a2"}, {"state"}, {"a5"}}
 	if !reflect.DeepEqual(applied, want) {
 		t.Errorf("applied %v, want %v", applied, want)
+	}
+	mu.Unlock()
+
+	// A write that never gets its turn, and one after the end.
+	o.add(write{op: "stuck", fn: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }})
+	o.add(answer("a6"))
+	cancel()
+	<-done
+	o.add(answer("a7"))
+	for _, id := range []string{"a6", "a7"} {
+		if err := <-heard[id]; !errors.Is(err, errOutboxClosed) {
+			t.Errorf("answer %s heard %v, want errOutboxClosed", id, err)
+		}
 	}
 }

@@ -17,13 +17,14 @@ import (
 // QQ session carries on through an outage and nothing queued is lost when
 // Redis returns. Writes of the same key (the state record, the cookie jar,
 // the QR code, the contact snapshot) replace a pending older write; events
-// are bounded by max, dropping the oldest when full. Consecutive posts go
-// to Redis together, in one round trip (publish).
+// are bounded by max, dropping the oldest when full. Consecutive posts and
+// command answers go to Redis together, in one round trip (publish): a
+// command's answer is written after what it caused, usually with it.
 type outbox struct {
 	log     *slog.Logger
 	max     int
 	retry   func(ctx context.Context, op string, fn func(context.Context) error) error
-	publish func(ctx context.Context, posts []store.Publication) error
+	publish func(ctx context.Context, posts []store.Publication, answers []store.Answer) error
 
 	dropped func() // counts a dropped event
 
@@ -44,14 +45,25 @@ type write struct {
 	seq   uint64 // order of arrival; a replacement keeps the replaced write's
 	op    string // for logs: "append event", "save cookies", …
 	fn    func(ctx context.Context) error
-	post  *store.Publication // non-nil: a post, applied by publish with the posts next to it
+	// A post or a command's answer (one of them non-nil) is applied by
+	// publish, with the posts and answers next to it, instead of fn.
+	post   *store.Publication
+	answer *store.Answer
+	// after, when set, hears how the write ended: nil once applied, else
+	// the error it was given up with (errOutboxClosed when never tried).
+	after func(error)
 }
 
-// maxPostBatch bounds the posts of one publish round trip.
-const maxPostBatch = 256
+func (w write) batchable() bool { return w.post != nil || w.answer != nil }
+
+// errOutboxClosed ends the writes the session did not get to.
+var errOutboxClosed = errors.New("connector: session ended before the write")
+
+// maxBatch bounds the posts and answers of one publish round trip.
+const maxBatch = 256
 
 func newOutbox(log *slog.Logger, max int, retry func(context.Context, string, func(context.Context) error) error,
-	publish func(context.Context, []store.Publication) error, dropped func()) *outbox {
+	publish func(context.Context, []store.Publication, []store.Answer) error, dropped func()) *outbox {
 	return &outbox{log: log, max: max, retry: retry, publish: publish, dropped: dropped, changed: make(chan struct{})}
 }
 
@@ -61,6 +73,9 @@ func (o *outbox) add(w write) {
 	defer o.mu.Unlock()
 	if o.closed {
 		o.log.Debug("write after the session ended, dropped", "op", w.op)
+		if w.after != nil {
+			w.after(errOutboxClosed)
+		}
 		return
 	}
 	o.seq++
@@ -123,16 +138,16 @@ func (o *outbox) notify() {
 	o.changed = make(chan struct{})
 }
 
-// next takes the first pending write, with the posts that follow it when it
-// is a post, waiting for one until ctx ends. The batch is one write: its op
-// publishes all its posts.
+// next takes the first pending write, with the posts and answers that follow
+// it when it is one, waiting for one until ctx ends. The batch is one write:
+// its fn publishes them all.
 func (o *outbox) next(ctx context.Context) (write, bool) {
-	for {
+	for ctx.Err() == nil {
 		o.mu.Lock()
 		if len(o.ops) > 0 {
 			n := 1
-			if o.ops[0].post != nil {
-				for n < len(o.ops) && n < maxPostBatch && o.ops[n].post != nil {
+			if o.ops[0].batchable() {
+				for n < len(o.ops) && n < maxBatch && o.ops[n].batchable() {
 					n++
 				}
 			}
@@ -143,8 +158,8 @@ func (o *outbox) next(ctx context.Context) (write, bool) {
 					o.events--
 				}
 			}
-			// Posts keep their order of arrival, so the first has the
-			// lowest sequence number: what flush compares with.
+			// Posts and answers keep their order of arrival, so the first
+			// has the lowest sequence number: what flush compares with.
 			o.busy, o.busySeq = true, batch[0].seq
 			o.notify()
 			o.mu.Unlock()
@@ -154,25 +169,45 @@ func (o *outbox) next(ctx context.Context) (write, bool) {
 		o.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return write{}, false
 		case <-ch:
 		}
 	}
+	return write{}, false
 }
 
-// merge makes one write of a batch from next: itself when alone and not a
-// post, else a publish of its posts in order.
+// merge makes one write of a batch from next: itself when alone and neither
+// a post nor an answer, else a publish of its posts in order, then of its
+// answers. Each answer's after hears the outcome.
 func (o *outbox) merge(batch []write) write {
-	if batch[0].post == nil {
+	if !batch[0].batchable() {
 		return batch[0]
 	}
-	posts := make([]store.Publication, len(batch))
-	for i, w := range batch {
-		posts[i] = *w.post
+	var (
+		posts   []store.Publication
+		answers []store.Answer
+		afters  []func(error)
+	)
+	for _, w := range batch {
+		if w.post != nil {
+			posts = append(posts, *w.post)
+		} else {
+			answers = append(answers, *w.answer)
+		}
+		if w.after != nil {
+			afters = append(afters, w.after)
+		}
 	}
-	w := batch[0]
-	w.fn = func(ctx context.Context) error { return o.publish(ctx, posts) }
-	return w
+	op := "publish"
+	if len(answers) > 0 {
+		op = "publish and reply"
+	}
+	return write{seq: batch[0].seq, op: op,
+		fn: func(ctx context.Context) error { return o.publish(ctx, posts, answers) },
+		after: func(err error) {
+			for _, f := range afters {
+				f(err)
+			}
+		}}
 }
 
 func (o *outbox) done() {
@@ -190,12 +225,16 @@ func (o *outbox) run(ctx context.Context) {
 		if !ok {
 			break
 		}
-		switch err := o.retry(ctx, w.op, w.fn); {
+		err := o.retry(ctx, w.op, w.fn)
+		switch {
 		case err == nil, ctx.Err() != nil:
 		case errors.Is(err, errNotOwner):
 			o.log.Info("session data not written: another connector owns the account", "op", w.op)
 		default:
 			o.log.Error("redis write failed for good, dropped", "op", w.op, openqq.LogKeyErr, err)
+		}
+		if w.after != nil {
+			w.after(err)
 		}
 		o.done()
 	}
@@ -204,6 +243,11 @@ func (o *outbox) run(ctx context.Context) {
 	o.closed = true
 	if len(o.ops) > 0 {
 		o.log.Error("session ended with unwritten redis writes", "pending", len(o.ops), "events", o.events)
+	}
+	for _, w := range o.ops {
+		if w.after != nil {
+			w.after(errOutboxClosed)
+		}
 	}
 }
 

@@ -38,7 +38,7 @@ type DB interface {
 
 	AppendEvent(ctx context.Context, acct string, post []byte) (string, error)
 	PushCheckEvent(ctx context.Context, acct string, post []byte, max int) error
-	PublishAll(ctx context.Context, acct string, posts []store.Publication) ([]string, error)
+	PublishAndReply(ctx context.Context, acct string, posts []store.Publication, answers []store.Answer) error
 
 	Consume(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Delivery, error)
 	Reclaim(ctx context.Context, acct, consumer string, minIdle time.Duration) ([]store.Delivery, error)

@@ -136,10 +136,10 @@ func (r *Runner) publish(p openqq.Post) {
 	r.out.Load().add(write{event: true, op: "publish", post: &store.Publication{Post: b, CheckEventMax: max}})
 }
 
-// publishPosts is the outbox's publish: the posts it has gathered, in one
-// round trip.
-func (r *Runner) publishPosts(ctx context.Context, posts []store.Publication) error {
-	if _, err := r.db.PublishAll(ctx, r.account, posts); err != nil {
+// publishPosts is the outbox's publish: the posts and command answers it
+// has gathered, in one round trip.
+func (r *Runner) publishPosts(ctx context.Context, posts []store.Publication, answers []store.Answer) error {
+	if err := r.db.PublishAndReply(ctx, r.account, posts, answers); err != nil {
 		return err
 	}
 	r.metrics.eventsAppended.Add(float64(len(posts)))

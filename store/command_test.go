@@ -345,3 +345,56 @@ func testStartReplyBatch(t *testing.T, e *testEnv) {
 		}
 	}
 }
+
+// PublishAndReply writes the post a command caused and its answer in one
+// transaction: the caller's Submit gets the answer, the post is in the
+// events stream and the check_event buffer, the command is acknowledged.
+func testPublishAndReply(t *testing.T, e *testEnv) {
+	ctx := t.Context()
+	if err := e.db.PublishAndReply(ctx, e.acct, nil, nil); err != nil {
+		t.Fatalf("empty PublishAndReply = %v", err)
+	}
+	type submitted struct {
+		res openqq.Result
+		err error
+	}
+	got := make(chan submitted, 1)
+	go func() {
+		res, err := e.db.Submit(ctx, e.acct, newCommand("pr", 10*time.Second))
+		got <- submitted{res, err}
+	}()
+	var ds []Delivery
+	for len(ds) == 0 {
+		var err error
+		if ds, err = e.db.Consume(ctx, e.acct, "c1", 1, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.db.Start(ctx, e.acct, ds[0]); err != nil {
+		t.Fatal(err)
+	}
+	post := []byte(`{"post_type":"send_message","id":"1"}`)
+	bad := []Publication{{Post: []byte("{")}}
+	if err := e.db.PublishAndReply(ctx, e.acct, bad, []Answer{{Delivery: ds[0], Result: echo(ds[0].Command)}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("PublishAndReply with a bad post = %v, want ErrInvalid", err)
+	}
+	err := e.db.PublishAndReply(ctx, e.acct, []Publication{{Post: post, CheckEventMax: 5}},
+		[]Answer{{Delivery: ds[0], Result: echo(ds[0].Command)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-got
+	if s.err != nil || resultID(t, s.res) != "pr" {
+		t.Fatalf("Submit = %+v", s)
+	}
+	evs, err := e.db.ReadEvents(ctx, e.acct, "0", 10, 0)
+	if err != nil || len(evs) != 1 || string(evs[0].Payload) != string(post) {
+		t.Errorf("events = %v, %v; want the one post", evs, err)
+	}
+	if ce, err := e.db.TakeCheckEvents(ctx, e.acct, 0); err != nil || len(ce) != 1 {
+		t.Errorf("check_event buffer = %s, %v; want the post", ce, err)
+	}
+	if p, _ := e.rdb().XPending(ctx, commandsKey(e.acct), connectorGroup).Result(); p.Count != 0 {
+		t.Errorf("%d pending after PublishAndReply", p.Count)
+	}
+}

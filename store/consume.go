@@ -248,28 +248,78 @@ func (db *DB) ReplyAll(ctx context.Context, acct string, answers []Answer) error
 		return fmt.Errorf("store: reply: %w", err)
 	}
 	for lo := 0; lo < len(answers); lo += maxScriptBatch {
-		batch := answers[lo:min(lo+maxScriptBatch, len(answers))]
-		keys := make([]string, 1, 1+2*len(batch))
-		keys[0] = commandsKey(acct)
-		args := make([]any, 0, 4+3*len(batch))
-		args = append(args, connectorGroup, db.now().UnixMilli(), db.replyTTL.Milliseconds(), markerSlack.Milliseconds())
-		for _, a := range batch {
-			id := a.Delivery.Command.ID
-			keys = append(keys, markerKey(acct, id), replyKey(acct, id))
-			var result []byte
-			if !a.Delivery.Command.Async {
-				var err error
-				if result, err = json.Marshal(a.Result); err != nil {
-					return fmt.Errorf("store: reply %s: %w", id, err)
-				}
-			}
-			args = append(args, a.Delivery.StreamID, a.Delivery.Command.Deadline.UnixMilli(), result)
+		keys, args, err := db.replyArgs(acct, answers[lo:min(lo+maxScriptBatch, len(answers))])
+		if err != nil {
+			return err
 		}
 		if err := replyCommandsScript.Run(ctx, db.short, keys, args...).Err(); err != nil {
 			return fmt.Errorf("store: reply: %w", err)
 		}
 	}
 	return nil
+}
+
+// PublishAndReply publishes posts (as PublishAll) and then answers commands
+// (as ReplyAll) in one MULTI: the connector's usual write after a command,
+// the post it caused visible no later than its answer, in one round trip.
+func (db *DB) PublishAndReply(ctx context.Context, acct string, posts []Publication, answers []Answer) error {
+	if err := checkAccount(acct); err != nil {
+		return fmt.Errorf("store: publish and reply: %w", err)
+	}
+	for _, p := range posts {
+		if !json.Valid(p.Post) {
+			return fmt.Errorf("store: publish and reply: %w: payload is not JSON", ErrInvalid)
+		}
+	}
+	if len(posts) == 0 && len(answers) == 0 {
+		return nil
+	}
+	type call struct {
+		keys []string
+		args []any
+	}
+	var calls []call
+	for lo := 0; lo < len(answers); lo += maxScriptBatch {
+		keys, args, err := db.replyArgs(acct, answers[lo:min(lo+maxScriptBatch, len(answers))])
+		if err != nil {
+			return err
+		}
+		calls = append(calls, call{keys, args})
+	}
+	_, err := db.short.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		db.queuePosts(ctx, p, acct, posts)
+		for _, c := range calls {
+			// EVAL, not EVALSHA: a NOSCRIPT inside MULTI could not be
+			// retried without publishing the posts twice.
+			replyCommandsScript.Eval(ctx, p, c.keys, c.args...)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: publish and reply: %w", err)
+	}
+	return nil
+}
+
+// replyArgs are the keys and arguments of replyCommandsScript for a batch.
+func (db *DB) replyArgs(acct string, batch []Answer) ([]string, []any, error) {
+	keys := make([]string, 1, 1+2*len(batch))
+	keys[0] = commandsKey(acct)
+	args := make([]any, 0, 4+3*len(batch))
+	args = append(args, connectorGroup, db.now().UnixMilli(), db.replyTTL.Milliseconds(), markerSlack.Milliseconds())
+	for _, a := range batch {
+		id := a.Delivery.Command.ID
+		keys = append(keys, markerKey(acct, id), replyKey(acct, id))
+		var result []byte
+		if !a.Delivery.Command.Async {
+			var err error
+			if result, err = json.Marshal(a.Result); err != nil {
+				return nil, nil, fmt.Errorf("store: reply %s: %w", id, err)
+			}
+		}
+		args = append(args, a.Delivery.StreamID, a.Delivery.Command.Deadline.UnixMilli(), result)
+	}
+	return keys, args, nil
 }
 
 // Ack acknowledges a delivery without answering it: after ErrExpired, or for

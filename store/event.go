@@ -98,23 +98,9 @@ func (db *DB) PublishAll(ctx context.Context, acct string, pubs []Publication) (
 	if len(pubs) == 0 {
 		return []string{}, nil
 	}
-	adds := make([]*redis.StringCmd, len(pubs))
+	var adds []*redis.StringCmd
 	_, err := db.short.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for i, pub := range pubs {
-			args := &redis.XAddArgs{Stream: eventsKey(acct), Values: []any{eventField, pub.Post}}
-			if db.eventsMaxLen > 0 {
-				args.MaxLen, args.Approx = db.eventsMaxLen, true
-			}
-			adds[i] = p.XAdd(ctx, args)
-			if pub.CheckEventMax > 0 {
-				p.RPush(ctx, checkEventsKey(acct), pub.Post)
-				p.LTrim(ctx, checkEventsKey(acct), int64(-pub.CheckEventMax), -1)
-			}
-		}
-		if db.eventsMaxAge > 0 {
-			minID := strconv.FormatInt(db.now().Add(-db.eventsMaxAge).UnixMilli(), 10)
-			p.XTrimMinIDApprox(ctx, eventsKey(acct), minID, 0)
-		}
+		adds = db.queuePosts(ctx, p, acct, pubs)
 		return nil
 	})
 	if err != nil {
@@ -125,6 +111,27 @@ func (db *DB) PublishAll(ctx context.Context, acct string, pubs []Publication) (
 		ids[i] = a.Val()
 	}
 	return ids, nil
+}
+
+// queuePosts adds the commands of PublishAll to p.
+func (db *DB) queuePosts(ctx context.Context, p redis.Pipeliner, acct string, pubs []Publication) []*redis.StringCmd {
+	adds := make([]*redis.StringCmd, len(pubs))
+	for i, pub := range pubs {
+		args := &redis.XAddArgs{Stream: eventsKey(acct), Values: []any{eventField, pub.Post}}
+		if db.eventsMaxLen > 0 {
+			args.MaxLen, args.Approx = db.eventsMaxLen, true
+		}
+		adds[i] = p.XAdd(ctx, args)
+		if pub.CheckEventMax > 0 {
+			p.RPush(ctx, checkEventsKey(acct), pub.Post)
+			p.LTrim(ctx, checkEventsKey(acct), int64(-pub.CheckEventMax), -1)
+		}
+	}
+	if db.eventsMaxAge > 0 && len(pubs) > 0 {
+		minID := strconv.FormatInt(db.now().Add(-db.eventsMaxAge).UnixMilli(), 10)
+		p.XTrimMinIDApprox(ctx, eventsKey(acct), minID, 0)
+	}
+	return adds
 }
 
 // ReadEvents reads up to count events after the cursor after ("" or "0":

@@ -37,6 +37,7 @@ var suite = []struct {
 	{"ConsumeCreatesGroup", testConsumeCreatesGroup},
 	{"ConsumeSkipsBadEntries", testConsumeSkipsBadEntries},
 	{"StartReplyBatch", testStartReplyBatch},
+	{"PublishAndReply", testPublishAndReply},
 
 	{"RaceDeadlineBeforeStart", testRaceDeadlineBeforeStart},
 	{"RaceCrashAfterStart", testRaceCrashAfterStart},
