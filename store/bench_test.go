@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkCommandRoundTrip measures the command bus through real Redis:
-// Submit → a connector goroutine (Consume → StartAll → ReplyAll, no other
+// Submit → a connector goroutine (ConsumeAndStart → ReplyAll, no other
 // I/O) → result, at 1, 16 and 64 concurrent callers, with the PING round
 // trip of the same server for scale. It reports p50/p99 latency and
 // commands per second. "handoff" is the floor of any exchange between two
@@ -152,34 +152,30 @@ func benchRoundTrip(b *testing.B, url string, callers int) {
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "cmds/s")
 }
 
-// benchConnector is a connector doing no I/O besides the bus: each batch
-// costs one XREADGROUP, one StartAll and one ReplyAll.
+// benchConnector is a connector doing no I/O besides the bus, as the
+// connector takes commands: each batch costs one ConsumeAndStart (the read
+// and the claim in one round trip) and one ReplyAll.
 func benchConnector(ctx context.Context, b *testing.B, db *DB, acct string) {
 	for ctx.Err() == nil {
-		ds, err := db.Consume(ctx, acct, "bench", 256, time.Second)
+		cs, err := db.ConsumeAndStart(ctx, acct, "bench", 256, time.Second, nil)
 		if err != nil {
 			if ctx.Err() == nil {
 				b.Error(err)
 			}
 			return
 		}
-		if len(ds) == 0 {
+		if len(cs) == 0 {
 			continue
 		}
-		errs, err := db.StartAll(ctx, acct, ds)
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		answers := make([]Answer, 0, len(ds))
-		for i, d := range ds {
-			if errs[i] != nil {
-				if !errors.Is(errs[i], ErrExpired) {
-					b.Error(errs[i])
+		answers := make([]Answer, 0, len(cs))
+		for _, c := range cs {
+			if c.Err != nil {
+				if !errors.Is(c.Err, ErrExpired) {
+					b.Error(c.Err)
 				}
 				continue
 			}
-			answers = append(answers, Answer{Delivery: d, Result: echo(d.Command)})
+			answers = append(answers, Answer{Delivery: c.Delivery, Result: echo(c.Command)})
 		}
 		if err := db.ReplyAll(ctx, acct, answers); err != nil {
 			b.Error(err)

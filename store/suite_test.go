@@ -38,6 +38,8 @@ var suite = []struct {
 	{"ConsumeSkipsBadEntries", testConsumeSkipsBadEntries},
 	{"StartReplyBatch", testStartReplyBatch},
 	{"PublishAndReply", testPublishAndReply},
+	{"ConsumeAndStart", testConsumeAndStart},
+	{"ReclaimAndStart", testReclaimAndStart},
 
 	{"RaceDeadlineBeforeStart", testRaceDeadlineBeforeStart},
 	{"RaceCrashAfterStart", testRaceCrashAfterStart},
