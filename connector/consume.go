@@ -18,13 +18,14 @@ const consumeBlock = time.Second
 
 // consume takes commands from the account's stream while the client is
 // running, and runs each in its own goroutine on execCtx (at most
-// MaxInflight at once), counted in inflight. It returns when ctx ends;
-// commands read but not yet started stay pending for the next reclaim.
-// Stale pending commands (a dead connector's) are reclaimed at the start
-// and every ReclaimIdle.
+// MaxInflight at once), counted in inflight. Each read claims what it
+// takes in the same round trip (store.ConsumeAndStart): a command read is
+// a command started, so everything read is run, even when shutdown begins
+// meanwhile (the drain waits for it). Stale pending commands (a dead
+// connector's) are reclaimed at the start and every ReclaimIdle.
 func (r *Runner) consume(ctx, execCtx context.Context, inflight *sync.WaitGroup) {
 	sem := make(chan struct{}, r.o.MaxInflight)
-	var running sync.Map // stream ids being run here, which a reclaim must skip
+	var running sync.Map // stream ids being handled here, which a read must skip
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	var lastReclaim time.Time
 	for ctx.Err() == nil {
@@ -37,7 +38,7 @@ func (r *Runner) consume(ctx, execCtx context.Context, inflight *sync.WaitGroup)
 		case <-ctx.Done():
 			return
 		}
-		var ds []store.Delivery
+		var cs []store.Claim
 		var err error
 		if time.Since(lastReclaim) >= r.o.ReclaimIdle {
 			minIdle := r.o.ReclaimIdle
@@ -46,14 +47,14 @@ func (r *Runner) consume(ctx, execCtx context.Context, inflight *sync.WaitGroup)
 				// connector that is gone (or to our own previous session).
 				minIdle = 0
 			}
-			if ds, err = r.db.Reclaim(ctx, r.account, r.owner, minIdle); err == nil {
+			if cs, err = r.db.ReclaimAndStart(ctx, r.account, r.owner, minIdle, runningIDs(&running)); err == nil {
 				lastReclaim = time.Now()
-				if len(ds) > 0 {
-					r.log.InfoContext(ctx, "reclaimed pending commands", "count", len(ds))
+				if len(cs) > 0 {
+					r.log.InfoContext(ctx, "reclaimed pending commands", "count", len(cs))
 				}
 			}
 		} else {
-			ds, err = r.db.Consume(ctx, r.account, r.owner, cap(sem)-len(sem), consumeBlock)
+			cs, err = r.db.ConsumeAndStart(ctx, r.account, r.owner, cap(sem)-len(sem), consumeBlock, runningIDs(&running))
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -67,37 +68,48 @@ func (r *Runner) consume(ctx, execCtx context.Context, inflight *sync.WaitGroup)
 		}
 		r.redisOK.Store(true)
 		b.reset()
-		for _, d := range ds {
-			if _, dup := running.LoadOrStore(d.StreamID, true); dup {
+		for _, c := range cs {
+			if _, dup := running.LoadOrStore(c.StreamID, true); dup {
 				continue
 			}
-			select {
+			slot := true
+			select { // at most MaxInflight, but shutdown does not wait for a slot
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				return
-			}
-			if ctx.Err() != nil { // both were ready: shutting down wins
-				return
+				slot = false
 			}
 			inflight.Go(func() {
-				defer func() { <-sem; running.Delete(d.StreamID) }()
-				r.handle(execCtx, d)
+				defer func() {
+					if slot {
+						<-sem
+					}
+					running.Delete(c.StreamID)
+				}()
+				r.handle(execCtx, c)
 			})
 		}
 	}
 }
 
-// handle runs one delivery at most once: Start claims it (or says it had
-// started before a crash, or is past its deadline), the command runs on a
-// context ending at its deadline, and the result goes back with Reply.
-func (r *Runner) handle(execCtx context.Context, d store.Delivery) {
-	cmd := d.Command
-	log := r.log.With(openqq.LogKeyCommandID, cmd.ID, openqq.LogKeyAPI, cmd.API)
-	err := r.retry(execCtx, "start command", func(ctx context.Context) error {
-		return r.db.Start(ctx, r.account, d)
+// runningIDs lists the stream ids in running.
+func runningIDs(running *sync.Map) []string {
+	var ids []string
+	running.Range(func(k, _ any) bool {
+		ids = append(ids, k.(string))
+		return true
 	})
+	return ids
+}
+
+// handle runs one claimed delivery at most once: the claim said it is
+// past its deadline (or its relay gave up), or that it had started before
+// a crash, or it runs now on a context ending at its deadline, and the
+// result goes back with the answer.
+func (r *Runner) handle(execCtx context.Context, c store.Claim) {
+	d, cmd := c.Delivery, c.Command
+	log := r.log.With(openqq.LogKeyCommandID, cmd.ID, openqq.LogKeyAPI, cmd.API)
 	switch {
-	case errors.Is(err, store.ErrExpired):
+	case errors.Is(c.Err, store.ErrExpired):
 		log.InfoContext(execCtx, "command past its deadline or abandoned; not run")
 		r.metrics.commands.WithLabelValues(cmd.API, "expired").Inc()
 		if err := r.retry(execCtx, "ack command", func(ctx context.Context) error {
@@ -106,12 +118,10 @@ func (r *Runner) handle(execCtx context.Context, d store.Delivery) {
 			log.WarnContext(execCtx, "ack failed", openqq.LogKeyErr, err)
 		}
 		return
-	case errors.Is(err, store.ErrDuplicate):
+	case c.Err != nil:
 		log.WarnContext(execCtx, "command had started before; answering outcome unknown, never running it twice",
 			"deliveries", d.Deliveries)
 		r.answer(execCtx, log, d, openqq.ErrorResult(openqq.ErrOutcomeUnknown))
-		return
-	case err != nil: // shutting down before it started: it stays pending
 		return
 	}
 	ctx, cancel := r.commandContext(execCtx, cmd)

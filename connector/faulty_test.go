@@ -131,27 +131,20 @@ func (f *faultyDB) PublishAndReply(ctx context.Context, acct string, posts []sto
 	return f.db.PublishAndReply(ctx, acct, posts, answers)
 }
 
-func (f *faultyDB) Consume(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Delivery, error) {
+func (f *faultyDB) ConsumeAndStart(ctx context.Context, acct, consumer string, count int, block time.Duration, running []string) ([]store.Claim, error) {
 	if err := f.fail(); err != nil {
 		// A real outage fails after a while, not at once.
 		time.Sleep(min(block, 20*time.Millisecond))
 		return nil, err
 	}
-	return f.db.Consume(ctx, acct, consumer, count, block)
+	return f.db.ConsumeAndStart(ctx, acct, consumer, count, block, running)
 }
 
-func (f *faultyDB) Reclaim(ctx context.Context, acct, consumer string, minIdle time.Duration) ([]store.Delivery, error) {
+func (f *faultyDB) ReclaimAndStart(ctx context.Context, acct, consumer string, minIdle time.Duration, running []string) ([]store.Claim, error) {
 	if err := f.fail(); err != nil {
 		return nil, err
 	}
-	return f.db.Reclaim(ctx, acct, consumer, minIdle)
-}
-
-func (f *faultyDB) Start(ctx context.Context, acct string, d store.Delivery) error {
-	if err := f.fail(); err != nil {
-		return err
-	}
-	return f.db.Start(ctx, acct, d)
+	return f.db.ReclaimAndStart(ctx, acct, consumer, minIdle, running)
 }
 
 func (f *faultyDB) Reply(ctx context.Context, acct string, d store.Delivery, res openqq.Result) error {

@@ -40,9 +40,8 @@ type DB interface {
 	PushCheckEvent(ctx context.Context, acct string, post []byte, max int) error
 	PublishAndReply(ctx context.Context, acct string, posts []store.Publication, answers []store.Answer) error
 
-	Consume(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Delivery, error)
-	Reclaim(ctx context.Context, acct, consumer string, minIdle time.Duration) ([]store.Delivery, error)
-	Start(ctx context.Context, acct string, d store.Delivery) error
+	ConsumeAndStart(ctx context.Context, acct, consumer string, count int, block time.Duration, running []string) ([]store.Claim, error)
+	ReclaimAndStart(ctx context.Context, acct, consumer string, minIdle time.Duration, running []string) ([]store.Claim, error)
 	Reply(ctx context.Context, acct string, d store.Delivery, res openqq.Result) error
 	Ack(ctx context.Context, acct string, d store.Delivery) error
 }

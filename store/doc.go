@@ -24,7 +24,10 @@
 // A relay's Submit adds the command to the stream and waits on its reply list
 // (XADD and the first BLPOP in one round trip). The connector reads it
 // (Consume), claims it (Start), runs it and answers (Reply: marker, LPUSH +
-// PEXPIRE, XACK in one script). The started marker settles every race:
+// PEXPIRE, XACK in one script). The connector does the first two in one
+// round trip (ConsumeAndStart: the read and a claim script in one pipeline,
+// run back to back by Redis), and answers with the posts the command caused
+// (PublishAndReply). The started marker settles every race:
 //
 //   - At its deadline the relay runs one script: a reply that just came is
 //     taken; a command that never started is marked "abandoned" — Submit
