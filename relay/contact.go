@@ -23,9 +23,14 @@ func (h *Handler) contacts(r *http.Request) (*openqq.Contacts, error) {
 // GET instead of fetching and decoding every contact.
 func (h *Handler) snapshot(r *http.Request) (*snapshot, error) {
 	ctx, acct := r.Context(), accountOf(r)
-	v, err := h.store.ContactsVersion(ctx, acct)
-	if err != nil {
-		return nil, fmt.Errorf("relay: contacts: %w", err)
+	var v int64
+	if pre := infoOf(r).pre; pre != nil {
+		v = pre.contacts
+	} else {
+		var err error
+		if v, err = h.store.ContactsVersion(ctx, acct); err != nil {
+			return nil, fmt.Errorf("relay: contacts: %w", err)
+		}
 	}
 	if s := h.snapshots.get(acct, v); s != nil {
 		return s, nil

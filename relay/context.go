@@ -6,6 +6,7 @@ import (
 
 	"github.com/openqq-relay/openqq"
 	"github.com/openqq-relay/openqq/relay/lambda"
+	"github.com/openqq-relay/openqq/store"
 )
 
 // reqInfo is what the outer middleware learns about a request while inner
@@ -15,6 +16,14 @@ type reqInfo struct {
 	route   string
 	code    string
 	account string
+	// pre, when set, is the account's state and contacts version read up
+	// front for a write (prefetch).
+	pre *prefetched
+}
+
+type prefetched struct {
+	state    store.State
+	contacts int64 // the contacts version
 }
 
 type (

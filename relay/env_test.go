@@ -396,4 +396,15 @@ func (f *failingStore) ContactsVersion(ctx context.Context, acct string) (int64,
 	return f.DB.ContactsVersion(ctx, acct)
 }
 
+func (f *failingStore) StateAndContactsVersion(ctx context.Context, acct string) (store.State, int64, error) {
+	down, panicky := f.state()
+	if panicky {
+		panic("contacts exploded")
+	}
+	if down {
+		return store.State{}, 0, errStoreDown
+	}
+	return f.DB.StateAndContactsVersion(ctx, acct)
+}
+
 var _ Store = (*store.DB)(nil)

@@ -232,8 +232,25 @@ func (h *Handler) wrap(rt route) http.Handler {
 			h.writeBody(w, r, http.StatusOK, nil)
 			return
 		}
+		if rt.write {
+			if err := h.prefetch(r); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
 		rt.serve(w, r)
 	})
+}
+
+// prefetch reads what a write checks before it is queued, the connector's
+// state and the contacts version, in one round trip instead of one each.
+func (h *Handler) prefetch(r *http.Request) error {
+	st, v, err := h.store.StateAndContactsVersion(r.Context(), accountOf(r))
+	if err != nil {
+		return fmt.Errorf("relay: state: %w", err)
+	}
+	infoOf(r).pre = &prefetched{state: st, contacts: v}
+	return nil
 }
 
 // readParams reads the query and the body (whatever the method, as

@@ -43,6 +43,11 @@ func TestRecoverAnswers500AndLogs(t *testing.T) {
 	if strings.Contains(string(res.body), "redis") {
 		t.Error("internal detail reached the caller")
 	}
+	// A write reads the state and the contacts version in one call first.
+	res = e.do(get("/openqq/send_friend_message?id=1&content=x"))
+	if res.status != http.StatusInternalServerError || string(res.body) != `{"code":500,"status":"internal error"}` {
+		t.Errorf("store failure on a send answered %d %s", res.status, res.body)
+	}
 	if !strings.Contains(e.logs.String(), "redis is down") {
 		t.Error("store failure not logged")
 	}

@@ -230,9 +230,14 @@ func (h *Handler) run(r *http.Request, api string, async bool) (openqq.Result, e
 // heartbeat) and, when running is set, logged in; else ErrClientNotReady,
 // so a write fails at once rather than waiting out its deadline.
 func (h *Handler) readyState(r *http.Request, running bool) (store.State, error) {
-	st, err := h.store.State(r.Context(), accountOf(r))
-	if err != nil {
-		return store.State{}, fmt.Errorf("relay: state: %w", err)
+	var st store.State
+	if pre := infoOf(r).pre; pre != nil {
+		st = pre.state
+	} else {
+		var err error
+		if st, err = h.store.State(r.Context(), accountOf(r)); err != nil {
+			return store.State{}, fmt.Errorf("relay: state: %w", err)
+		}
 	}
 	if !h.alive(st) || (running && st.State != openqq.StateRunning) {
 		return st, openqq.ErrClientNotReady

@@ -18,6 +18,7 @@ type Store interface {
 	Contacts(ctx context.Context, acct string) (*openqq.Contacts, error)
 	ContactsVersion(ctx context.Context, acct string) (int64, error)
 	State(ctx context.Context, acct string) (store.State, error)
+	StateAndContactsVersion(ctx context.Context, acct string) (store.State, int64, error)
 	QRCode(ctx context.Context, acct string) ([]byte, error)
 	Submit(ctx context.Context, acct string, cmd *openqq.Command) (openqq.Result, error)
 	Enqueue(ctx context.Context, acct string, cmd *openqq.Command) error

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/store"
 	"github.com/openqq-relay/openqq/store/storetest"
 )
 
@@ -43,5 +44,30 @@ func TestContactsVersion(t *testing.T) {
 	}
 	if _, err := db.ContactsVersion(ctx, "bad{acct}"); err == nil {
 		t.Error("accepted a bad account")
+	}
+}
+
+// StateAndContactsVersion answers what State and ContactsVersion answer,
+// in one call.
+func TestStateAndContactsVersion(t *testing.T) {
+	db, acct := storetest.New(t)
+	ctx := t.Context()
+	if st, v, err := db.StateAndContactsVersion(ctx, acct); err != nil || st.State != "" || v != 0 {
+		t.Fatalf("before anything = %+v, %d, %v", st, v, err)
+	}
+	if err := db.SaveContacts(ctx, acct, &openqq.Contacts{User: openqq.User{ID: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetState(ctx, acct, store.State{State: openqq.StateRunning, PID: 7}); err != nil {
+		t.Fatal(err)
+	}
+	st, v, err := db.StateAndContactsVersion(ctx, acct)
+	want, _ := db.State(ctx, acct)
+	wantV, _ := db.ContactsVersion(ctx, acct)
+	if err != nil || st != want || v != wantV || v == 0 || st.PID != 7 {
+		t.Errorf("StateAndContactsVersion = %+v, %d, %v; want %+v, %d", st, v, err, want, wantV)
+	}
+	if _, _, err := db.StateAndContactsVersion(ctx, ""); err == nil {
+		t.Error("no error for an empty account")
 	}
 }

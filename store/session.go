@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/openqq-relay/openqq"
 )
 
@@ -170,6 +172,40 @@ func (db *DB) State(ctx context.Context, acct string) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("store: state: %w", err)
 	}
+	return parseState(h)
+}
+
+// StateAndContactsVersion reads State and ContactsVersion in one round
+// trip: what a relay checks before it queues a write.
+func (db *DB) StateAndContactsVersion(ctx context.Context, acct string) (State, int64, error) {
+	if err := checkAccount(acct); err != nil {
+		return State{}, 0, fmt.Errorf("store: state: %w", err)
+	}
+	var (
+		state *redis.MapStringStringCmd
+		ver   *redis.StringCmd
+	)
+	_, err := db.short.Pipelined(ctx, func(p redis.Pipeliner) error {
+		state = p.HGetAll(ctx, stateKey(acct))
+		ver = p.Get(ctx, contactsVersionKey(acct))
+		return nil
+	})
+	if err != nil && !isNil(err) {
+		return State{}, 0, fmt.Errorf("store: state: %w", err)
+	}
+	st, err := parseState(state.Val())
+	if err != nil {
+		return State{}, 0, err
+	}
+	v, err := ver.Int64()
+	if err != nil && !isNil(err) {
+		return State{}, 0, fmt.Errorf("store: contacts version: %w", err)
+	}
+	return st, v, nil
+}
+
+// parseState reads a state record (HGETALL); none is the zero State.
+func parseState(h map[string]string) (State, error) {
 	if len(h) == 0 {
 		return State{}, nil
 	}
