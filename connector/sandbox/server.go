@@ -176,7 +176,7 @@ func (s *Server) start(useTLS bool) {
 		Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ConnState: s.trackConn,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	s.transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, ForceAttemptHTTP2: false}
+	s.transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: false}
 	scheme := "http"
 	if useTLS {
 		cert, pool, err := selfSignedCert()

@@ -189,6 +189,10 @@ func defaultHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.IdleConnTimeout = 120 * time.Second
+	// Commands run concurrently (the connector's MaxInflight, 16 by default)
+	// beside the held poll: with the default of 2 idle connections per host
+	// the rest would be closed after each call and dialled again.
+	tr.MaxIdleConnsPerHost = 32
 	return &http.Client{Transport: tr}
 }
 

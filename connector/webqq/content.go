@@ -114,9 +114,9 @@ func isJunkGroupContent(content []json.RawMessage) bool {
 
 // fullWidthBrackets replaces < and > with ＜ and ＞, as the original did
 // before sending unless send_real_comp_sign was set.
-func fullWidthBrackets(s string) string {
-	return strings.NewReplacer("<", "＜", ">", "＞").Replace(s)
-}
+func fullWidthBrackets(s string) string { return fullWidth.Replace(s) }
+
+var fullWidth = strings.NewReplacer("<", "＜", ">", "＞")
 
 // fontElement is the fixed font every sent message carries (spec §5.4).
 var fontElement = []any{"font", map[string]any{"name": "宋体", "size": 10, "style": []int{0, 0, 0}, "color": "000000"}}

@@ -272,10 +272,33 @@ func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, body
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	for _, ck := range c.jar.Cookies(u) {
-		req.AddCookie(ck)
+	if h := cookieHeader(c.jar.Cookies(u)); h != "" {
+		req.Header.Set("Cookie", h)
 	}
 	return req, nil
+}
+
+// cookieHeader is the Cookie header of cks, built once (AddCookie per
+// cookie rebuilds the header each time); a cookie no browser could send
+// (a bad name or value) is left out.
+func cookieHeader(cks []*http.Cookie) string {
+	var b strings.Builder
+	for _, ck := range cks {
+		if ck.Valid() != nil {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(ck.Name)
+		b.WriteByte('=')
+		if strings.ContainsAny(ck.Value, " ,") { // quoted, as AddCookie does
+			b.WriteString(`"` + ck.Value + `"`)
+		} else {
+			b.WriteString(ck.Value)
+		}
+	}
+	return b.String()
 }
 
 // redactURLError drops the query string from the URL a transport error

@@ -202,3 +202,24 @@ func TestJarExportImportRoundTrip(t *testing.T) {
 		t.Error("a failed import emptied the jar")
 	}
 }
+
+// The Cookie header is built once; for cookies a browser could send it is
+// what AddCookie one by one would build, and the others are left out.
+func TestCookieHeader(t *testing.T) {
+	valid := []*http.Cookie{{Name: "ptwebqq", Value: "abc123"}, {Name: "uin", Value: "o0123"},
+		{Name: "spaced", Value: "a b"}, {Name: "comma", Value: "x,y"}, {Name: "empty", Value: ""}}
+	req, _ := http.NewRequest(http.MethodGet, "http://d1.web2.qq.com/", nil)
+	for _, ck := range valid {
+		req.AddCookie(ck)
+	}
+	if got, want := cookieHeader(valid), req.Header.Get("Cookie"); got != want {
+		t.Errorf("cookieHeader = %q, AddCookie built %q", got, want)
+	}
+	bad := append([]*http.Cookie{{Name: "bad name", Value: "1"}, {Name: "semi", Value: "a;b"}}, valid[:2]...)
+	if got, want := cookieHeader(bad), "ptwebqq=abc123; uin=o0123"; got != want {
+		t.Errorf("cookieHeader with bad cookies = %q, want %q", got, want)
+	}
+	if got := cookieHeader(nil); got != "" {
+		t.Errorf("no cookies: %q", got)
+	}
+}
