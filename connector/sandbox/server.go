@@ -77,8 +77,9 @@ type Server struct {
 	closing   chan struct{} // closed by Close: ends held polls
 	closeOnce sync.Once
 	serving   sync.WaitGroup // the Serve goroutine
-	connMu    sync.Mutex     // guards conns
+	connMu    sync.Mutex     // guards conns and accepted
 	conns     map[net.Conn]http.ConnState
+	accepted  int // connections ever accepted
 
 	mu     sync.Mutex // guards everything below
 	m      *model
@@ -240,11 +241,22 @@ func (s *Server) trackConn(c net.Conn, st http.ConnState) {
 		delete(s.conns, c)
 		return
 	case http.StateNew, http.StateIdle:
+		if st == http.StateNew {
+			s.accepted++
+		}
 		if s.closed() {
 			_ = c.Close()
 		}
 	}
 	s.conns[c] = st
+}
+
+// Accepted is the number of connections the server has accepted: with
+// keep-alive, about as many as the client ever ran calls at once.
+func (s *Server) Accepted() int {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return s.accepted
 }
 
 // closed reports whether Close was called.

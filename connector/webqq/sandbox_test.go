@@ -242,3 +242,41 @@ func TestSandboxOverTLS(t *testing.T) {
 		t.Errorf("cookie login over https: %v, %v", scanned, err)
 	}
 }
+
+// Concurrent calls keep their connections: with the client's own transport
+// (no HTTPClient given, as the connector runs it) rounds of 16 concurrent
+// sends reuse the connections of the first round instead of dialling anew.
+func TestSandboxConcurrentSendsReuseConnections(t *testing.T) {
+	srv := newSandbox(t, autoQR(sandbox.Options{}))
+	o := webqq.Options{Endpoint: srv.URL, SendInterval: webqq.NoDelay, QRPollInterval: webqq.NoDelay,
+		PollPause: webqq.NoDelay, Logger: slog.New(slog.DiscardHandler)}
+	c := webqq.New(o)
+	if _, err := c.Login(t.Context(), &observer{}); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	friend := srv.World().Friends[0].ID
+	const rounds, concurrent = 10, 16
+	for range rounds {
+		var wg sync.WaitGroup
+		errs := make(chan error, concurrent)
+		for range concurrent {
+			wg.Go(func() {
+				_, err := c.Send(t.Context(), openqq.Outgoing{Type: openqq.FriendMessage, TargetID: openqq.ID(friend), Content: "x"})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// About one round's worth, plus a few dialled while a connection was on
+	// its way back to the pool; with too few kept alive, most sends dial
+	// (2 per host, Go's default: about 300 connections here).
+	if n := srv.Accepted(); n > rounds*concurrent/2 {
+		t.Errorf("%d connections accepted for %d rounds of %d concurrent sends", n, rounds, concurrent)
+	}
+}
