@@ -91,15 +91,8 @@ func (p Post) Name() string {
 func (p Post) MarshalJSON() ([]byte, error) {
 	switch {
 	case p.Message != nil:
-		b, err := p.Message.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		var o map[string]json.RawMessage
-		if err := json.Unmarshal(b, &o); err != nil {
-			return nil, err
-		}
-		o["post_type"], _ = json.Marshal(p.PostType)
+		o := p.Message.fields()
+		o["post_type"] = p.PostType
 		return json.Marshal(o)
 	case p.Event != nil:
 		params := p.Event.Params

@@ -65,7 +65,10 @@ func (r SendResult) OK() bool { return r.Code == 0 }
 
 // MarshalJSON writes the key set of spec §5.2 for the message's type and
 // class. Keys come out sorted, as Mojo::JSON wrote them.
-func (m Message) MarshalJSON() ([]byte, error) {
+func (m Message) MarshalJSON() ([]byte, error) { return json.Marshal(m.fields()) }
+
+// fields is the message's key set (MarshalJSON), for posts to extend.
+func (m Message) fields() map[string]any {
 	o := map[string]any{
 		"type":    m.Type,
 		"class":   m.Class,
@@ -96,7 +99,7 @@ func (m Message) MarshalJSON() ([]byte, error) {
 		o["from"], o["ttl"], o["source"] = m.From, m.TTL, m.Source
 		o["code"], o["msg"], o["info"] = m.Code, m.Msg, m.Info
 	}
-	return json.Marshal(o)
+	return o
 }
 
 // UnmarshalJSON reads any of the shapes MarshalJSON writes.

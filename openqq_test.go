@@ -108,3 +108,32 @@ func TestErrorJSON(t *testing.T) {
 		t.Fatal("errors.Is semantics")
 	}
 }
+
+// A message post is the message's own JSON with post_type added, byte for
+// byte, for every shape of message.
+func TestMessagePostIsMessagePlusPostType(t *testing.T) {
+	for _, m := range []*openqq.Message{
+		{Type: openqq.FriendMessage, Class: openqq.ClassRecv, ID: 1, Content: "<b>&", Sender: "阿丽"},
+		{Type: openqq.GroupMessage, Class: openqq.ClassSend, ID: 2, Group: "群", From: "api",
+			SendResult: openqq.SendResult{Code: -3, Msg: "发送失败", Info: "x"}},
+		{Type: openqq.DiscussMessage, Class: openqq.ClassRecv, ID: 3, Discuss: "d"},
+		{Type: openqq.SessMessage, Class: openqq.ClassSend, ID: 4, Via: "discuss"},
+		{Type: openqq.SessMessage, Class: openqq.ClassRecv, ID: 5, Via: "group"},
+	} {
+		mb, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o map[string]json.RawMessage
+		if err := json.Unmarshal(mb, &o); err != nil {
+			t.Fatal(err)
+		}
+		p := openqq.NewMessagePost(m)
+		o["post_type"], _ = json.Marshal(p.PostType)
+		want, _ := json.Marshal(o)
+		got, err := json.Marshal(p)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("post of %s message = %s, %v; want %s", m.Type, got, err, want)
+		}
+	}
+}
