@@ -97,6 +97,18 @@ func (m matcher) match(o searchable) bool {
 	return known > 0
 }
 
+// personIDField is the id fields of a person (friend, group member,
+// discussion member): the session id and the QQ number.
+func personIDField(key string, id, uid ID) (ID, bool) {
+	switch key {
+	case "id":
+		return id, true
+	case "uid", "qq":
+		return uid, true
+	}
+	return 0, false
+}
+
 // Field returns the friend's accessor value for a search key (spec §4.6).
 func (f *Friend) Field(key string) (string, bool) {
 	if id, ok := f.idField(key); ok {
@@ -127,15 +139,7 @@ func (f *Friend) Field(key string) (string, bool) {
 	return "", false
 }
 
-func (f *Friend) idField(key string) (ID, bool) {
-	switch key {
-	case "id":
-		return f.ID, true
-	case "uid", "qq":
-		return f.UID, true
-	}
-	return 0, false
-}
+func (f *Friend) idField(key string) (ID, bool) { return personIDField(key, f.ID, f.UID) }
 
 // Field returns the group's accessor value for a search key, including the
 // original's aliases (number, gnumber, gid, gcode, gname, gtype).
@@ -210,15 +214,7 @@ func (m *Member) Field(key string) (string, bool) {
 	return "", false
 }
 
-func (m *Member) idField(key string) (ID, bool) {
-	switch key {
-	case "id":
-		return m.ID, true
-	case "uid", "qq":
-		return m.UID, true
-	}
-	return 0, false
-}
+func (m *Member) idField(key string) (ID, bool) { return personIDField(key, m.ID, m.UID) }
 
 // Field returns the discussion group's accessor value for a search key.
 func (d *Discuss) Field(key string) (string, bool) {
@@ -258,15 +254,7 @@ func (m *DiscussMember) Field(key string) (string, bool) {
 	return "", false
 }
 
-func (m *DiscussMember) idField(key string) (ID, bool) {
-	switch key {
-	case "id":
-		return m.ID, true
-	case "uid", "qq":
-		return m.UID, true
-	}
-	return 0, false
-}
+func (m *DiscussMember) idField(key string) (ID, bool) { return personIDField(key, m.ID, m.UID) }
 
 // SearchFriends returns the friends that match every known criterion.
 func (c *Contacts) SearchFriends(crit Criteria) []*Friend {

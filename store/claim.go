@@ -89,18 +89,7 @@ func (db *DB) ConsumeAndStart(ctx context.Context, acct, consumer string, count 
 	if err := checkConsumer(acct, consumer); err != nil {
 		return nil, fmt.Errorf("store: consume: %w", err)
 	}
-	if count <= 0 {
-		count = defaultConsumeCount
-	}
-	args := &redis.XReadGroupArgs{
-		Group: connectorGroup, Consumer: consumer,
-		Streams: []string{commandsKey(acct), ">"},
-		Count:   int64(count), Block: -1,
-	}
-	c := db.short
-	if b, ok := boundBlock(ctx, block); ok {
-		args.Block, c = b, db.block
-	}
+	args, c := db.readArgs(ctx, acct, consumer, count, block)
 	claims, err := db.claim(ctx, c, acct, consumer, running, func(p redis.Pipeliner) redis.Cmder {
 		return p.XReadGroup(ctx, args)
 	})
@@ -120,18 +109,8 @@ func (db *DB) ConsumeAndStart(ctx context.Context, acct, consumer string, count 
 // ConsumeAndStart: commands another consumer read but had not started run
 // here; those it had started come back with ErrDuplicate.
 func (db *DB) ReclaimAndStart(ctx context.Context, acct, consumer string, minIdle time.Duration, running []string) ([]Claim, error) {
-	if err := checkConsumer(acct, consumer); err != nil {
-		return nil, fmt.Errorf("store: reclaim: %w", err)
-	}
-	if minIdle < 0 {
-		return nil, fmt.Errorf("store: reclaim: %w: negative min idle", ErrInvalid)
-	}
-	_, err := db.autoClaim(ctx, commandsKey(acct), connectorGroup, consumer, minIdle)
-	if redis.HasErrorPrefix(err, "NOGROUP") {
-		return []Claim{}, db.createGroup(ctx, commandsKey(acct), connectorGroup, "0")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: reclaim: %w", err)
+	if _, err := db.reclaim(ctx, acct, consumer, minIdle); err != nil {
+		return nil, err
 	}
 	claims, err := db.claim(ctx, db.short, acct, consumer, running, nil)
 	if err != nil {

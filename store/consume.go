@@ -42,18 +42,7 @@ func (db *DB) Consume(ctx context.Context, acct, consumer string, count int, blo
 	if err := checkConsumer(acct, consumer); err != nil {
 		return nil, fmt.Errorf("store: consume: %w", err)
 	}
-	if count <= 0 {
-		count = defaultConsumeCount
-	}
-	args := &redis.XReadGroupArgs{
-		Group: connectorGroup, Consumer: consumer,
-		Streams: []string{commandsKey(acct), ">"},
-		Count:   int64(count), Block: -1,
-	}
-	c := db.short
-	if b, ok := boundBlock(ctx, block); ok {
-		args.Block, c = b, db.block
-	}
+	args, c := db.readArgs(ctx, acct, consumer, count, block)
 	streams, err := c.XReadGroup(ctx, args).Result()
 	if redis.HasErrorPrefix(err, "NOGROUP") {
 		if err := db.createGroup(ctx, commandsKey(acct), connectorGroup, "0"); err != nil {
@@ -74,11 +63,49 @@ func (db *DB) Consume(ctx context.Context, acct, consumer string, count int, blo
 	return db.deliveries(ctx, acct, msgs, nil), nil
 }
 
+// readArgs is the XREADGROUP of new commands for consumer, and the client
+// to send it on.
+func (db *DB) readArgs(ctx context.Context, acct, consumer string, count int, block time.Duration) (*redis.XReadGroupArgs, redis.UniversalClient) {
+	if count <= 0 {
+		count = defaultConsumeCount
+	}
+	return db.groupRead(ctx, commandsKey(acct), connectorGroup, consumer, int64(count), block)
+}
+
+// groupRead is an XREADGROUP of new entries, and the client to send it on:
+// the blocking pool when it may wait.
+func (db *DB) groupRead(ctx context.Context, stream, group, consumer string, count int64, block time.Duration) (*redis.XReadGroupArgs, redis.UniversalClient) {
+	args := &redis.XReadGroupArgs{
+		Group: group, Consumer: consumer,
+		Streams: []string{stream, ">"},
+		Count:   count, Block: -1,
+	}
+	c := db.short
+	if b, ok := boundBlock(ctx, block); ok {
+		args.Block, c = b, db.block
+	}
+	return args, c
+}
+
 // Reclaim takes over the commands that other consumers (or an earlier
 // incarnation of this one) read but did not answer within minIdle, with
 // XAUTOCLAIM until the whole pending list is scanned. minIdle must exceed the
 // longest a command can run, or a live connector's command is taken from it.
 func (db *DB) Reclaim(ctx context.Context, acct, consumer string, minIdle time.Duration) ([]Delivery, error) {
+	msgs, err := db.reclaim(ctx, acct, consumer, minIdle)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := db.deliveryCounts(ctx, commandsKey(acct), connectorGroup, msgs)
+	if err != nil {
+		return nil, fmt.Errorf("store: reclaim: %w", err)
+	}
+	return db.deliveries(ctx, acct, msgs, counts), nil
+}
+
+// reclaim is Reclaim's XAUTOCLAIM. A missing group is created, and there
+// is nothing to take.
+func (db *DB) reclaim(ctx context.Context, acct, consumer string, minIdle time.Duration) ([]redis.XMessage, error) {
 	if err := checkConsumer(acct, consumer); err != nil {
 		return nil, fmt.Errorf("store: reclaim: %w", err)
 	}
@@ -87,16 +114,12 @@ func (db *DB) Reclaim(ctx context.Context, acct, consumer string, minIdle time.D
 	}
 	msgs, err := db.autoClaim(ctx, commandsKey(acct), connectorGroup, consumer, minIdle)
 	if redis.HasErrorPrefix(err, "NOGROUP") {
-		return []Delivery{}, db.createGroup(ctx, commandsKey(acct), connectorGroup, "0")
+		return nil, db.createGroup(ctx, commandsKey(acct), connectorGroup, "0")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: reclaim: %w", err)
 	}
-	counts, err := db.deliveryCounts(ctx, commandsKey(acct), connectorGroup, msgs)
-	if err != nil {
-		return nil, fmt.Errorf("store: reclaim: %w", err)
-	}
-	return db.deliveries(ctx, acct, msgs, counts), nil
+	return msgs, nil
 }
 
 // deliveries decodes stream entries; counts maps ids to delivery counts

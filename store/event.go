@@ -211,15 +211,7 @@ func (db *DB) ReadEventGroup(ctx context.Context, acct, group, consumer string, 
 	if consumer == "" {
 		return nil, fmt.Errorf("store: read event group: %w: empty consumer name", ErrInvalid)
 	}
-	args := &redis.XReadGroupArgs{
-		Group: group, Consumer: consumer,
-		Streams: []string{eventsKey(acct), ">"},
-		Count:   eventCount(count), Block: -1,
-	}
-	c := db.short
-	if b, ok := boundBlock(ctx, block); ok {
-		args.Block, c = b, db.block
-	}
+	args, c := db.groupRead(ctx, eventsKey(acct), group, consumer, eventCount(count), block)
 	streams, err := c.XReadGroup(ctx, args).Result()
 	if isNil(err) {
 		return []StreamEvent{}, nil
