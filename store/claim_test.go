@@ -68,7 +68,8 @@ func testConsumeAndStart(t *testing.T, e *testEnv) {
 
 	// A duplicate id, a command past its deadline, one its relay gave up on,
 	// and an entry that is not a command, in one batch.
-	for _, c := range []*openqq.Command{newCommand("dup", time.Minute), newCommand("dup", time.Minute), newCommand("soon", 150*time.Millisecond)} {
+	soon := newCommand("soon", time.Second)
+	for _, c := range []*openqq.Command{newCommand("dup", time.Minute), newCommand("dup", time.Minute), soon} {
 		if err := e.db.Enqueue(ctx, e.acct, c); err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +81,7 @@ func testConsumeAndStart(t *testing.T, e *testEnv) {
 	if err := e.rdb().XAdd(ctx, bad).Err(); err != nil {
 		t.Fatal(err)
 	}
-	sleepUntil(time.Now().Add(200 * time.Millisecond)) // "soon" is past its deadline
+	sleepUntil(soon.Deadline.Add(10 * time.Millisecond))
 	cs = takeClaims(t, e.db, e.acct, "c1")
 	var got []string
 	for _, c := range cs {
