@@ -111,12 +111,11 @@ func (r *Runner) handle(execCtx context.Context, c store.Claim) {
 	switch {
 	case errors.Is(c.Err, store.ErrExpired):
 		log.InfoContext(execCtx, "command past its deadline or abandoned; not run")
+		// The answer is acknowledged always, and reaches a relay that
+		// still waits (one that gave up has marked the command abandoned,
+		// and gets nothing).
 		r.metrics.commands.WithLabelValues(cmd.API, "expired").Inc()
-		if err := r.retry(execCtx, "ack command", func(ctx context.Context) error {
-			return r.db.Ack(ctx, r.account, d)
-		}); err != nil {
-			log.WarnContext(execCtx, "ack failed", openqq.LogKeyErr, err)
-		}
+		r.writeAnswer(execCtx, log, d, openqq.ErrorResult(openqq.ErrTimeout))
 		return
 	case c.Err != nil:
 		log.WarnContext(execCtx, "command had started before; answering outcome unknown, never running it twice",
@@ -151,6 +150,11 @@ func (r *Runner) commandContext(execCtx context.Context, cmd openqq.Command) (co
 // reclaim answers it with "outcome unknown" and never runs it again.
 func (r *Runner) answer(execCtx context.Context, log *slog.Logger, d store.Delivery, res openqq.Result) {
 	r.metrics.commands.WithLabelValues(d.Command.API, strconv.Itoa(res.Code)).Inc()
+	r.writeAnswer(execCtx, log, d, res)
+}
+
+// writeAnswer is answer without the metrics.
+func (r *Runner) writeAnswer(execCtx context.Context, log *slog.Logger, d store.Delivery, res openqq.Result) {
 	answered := make(chan error, 1)
 	r.out.Load().add(write{op: "reply", answer: &store.Answer{Delivery: d, Result: res},
 		after: func(err error) { answered <- err }})

@@ -11,7 +11,9 @@ import (
 )
 
 // Claim is a delivery that ConsumeAndStart or ReclaimAndStart has already
-// put through Start: Err is Start's answer for it (nil: run it now).
+// put through Start: Err is Start's answer for it (nil: run it now). A
+// claim with ErrExpired never runs; answered with openqq.ErrTimeout, its
+// relay (if it still waits) hears that it did not run.
 type Claim struct {
 	Delivery
 	Err error
@@ -152,7 +154,20 @@ func (db *DB) claim(ctx context.Context, c redis.UniversalClient, acct, consumer
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
-	return db.claims(ctx, acct, rows)
+	claims, err := db.claims(ctx, acct, rows)
+	if err != nil {
+		return nil, err
+	}
+	// The script judged deadlines by the time the call was sent, which a
+	// blocked read makes up to a block old: a command whose deadline passed
+	// meanwhile is started but must not run. Its answer is ErrTimeout.
+	now := db.now()
+	for i, c := range claims {
+		if c.Err == nil && !now.Before(c.Command.Deadline) {
+			claims[i].Err = fmt.Errorf("store: start %s: %w", c.Command.ID, ErrExpired)
+		}
+	}
+	return claims, nil
 }
 
 // claims decodes claimScript's rows.

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,4 +147,40 @@ func errName(err error) string {
 		return "expired"
 	}
 	return err.Error()
+}
+
+// A command whose deadline passes while the read is blocked is claimed by
+// the script (it judged by the time the call was sent) but comes back
+// expired: answered with ErrTimeout, its relay hears that it never ran.
+func testConsumeAndStartDeadlineDuringBlock(t *testing.T, e *testEnv) {
+	ctx := t.Context()
+	conn := e.open(t, Options{})
+	var calls atomic.Int32
+	conn.now = func() time.Time {
+		if calls.Add(1) == 1 {
+			return time.Now() // when the read is sent
+		}
+		return time.Now().Add(time.Hour) // when it returns, much later
+	}
+	done := submitAsync(t, e.db, e.acct, newCommand("stale", 2*time.Second))
+	var cs []Claim
+	for len(cs) == 0 {
+		calls.Store(0)
+		var err error
+		if cs, err = conn.ConsumeAndStart(ctx, e.acct, "c1", 1, 500*time.Millisecond, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(cs) != 1 || !errors.Is(cs[0].Err, ErrExpired) {
+		t.Fatalf("claims = %+v, want stale expired", cs)
+	}
+	if m, _ := e.rdb().Get(ctx, markerKey(e.acct, "stale")).Result(); m != "started "+cs[0].StreamID {
+		t.Errorf("marker = %q, want started (by the script)", m)
+	}
+	if err := conn.Reply(ctx, e.acct, cs[0].Delivery, openqq.ErrorResult(openqq.ErrTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r.err != nil || r.res.Code != openqq.ErrTimeout.Code {
+		t.Errorf("Submit = %+v, want the timeout answer", r)
+	}
 }

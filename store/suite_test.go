@@ -40,6 +40,7 @@ var suite = []struct {
 	{"PublishAndReply", testPublishAndReply},
 	{"ConsumeAndStart", testConsumeAndStart},
 	{"ReclaimAndStart", testReclaimAndStart},
+	{"ConsumeAndStartDeadlineDuringBlock", testConsumeAndStartDeadlineDuringBlock},
 
 	{"RaceDeadlineBeforeStart", testRaceDeadlineBeforeStart},
 	{"RaceCrashAfterStart", testRaceCrashAfterStart},
