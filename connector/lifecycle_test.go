@@ -8,8 +8,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openqq-relay/openqq"
+	"github.com/openqq-relay/openqq/connector"
 )
 
 // A first start scans a QR code: the states pass in order, in Redis and as
@@ -171,5 +173,31 @@ func TestRestartReusesCookies(t *testing.T) {
 	}
 	if !strings.Contains(joined, `"params":["loading","updating"]`) || !strings.Contains(joined, `"event":"login","params":[0]`) {
 		t.Errorf("restart posts:\n%s", joined)
+	}
+}
+
+// A command still running when the drain gives up is cancelled and
+// answered "outcome unknown" by the connector itself (its answer written
+// directly once the session's writes are over), not left to the caller's
+// deadline; nothing stays pending.
+func TestDrainTimeoutAnswersOutcomeUnknown(t *testing.T) {
+	e := newEnv(t)
+	e.srv.holdSend = make(chan struct{}) // never released
+	h := e.startRunning(func(o *connector.Options) { o.DrainTimeout = 100 * time.Millisecond })
+
+	answered := make(chan int, 1)
+	go func() {
+		code, _ := e.submit(openqq.APISendFriendMessage, map[string]string{"id": "101", "content": "卡住"})
+		answered <- code
+	}()
+	<-e.srv.sends // the send is in flight
+	if err := h.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if code := <-answered; code != openqq.ErrOutcomeUnknown.Code {
+		t.Errorf("answer code %d, want %d (outcome unknown)", code, openqq.ErrOutcomeUnknown.Code)
+	}
+	if ds, err := e.db.Reclaim(t.Context(), e.acct, "probe", 0); err != nil || len(ds) != 0 {
+		t.Errorf("pending after shutdown: %v, %v", ds, err)
 	}
 }
