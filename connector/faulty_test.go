@@ -110,20 +110,6 @@ func (f *faultyDB) SaveContacts(ctx context.Context, acct string, c *openqq.Cont
 	return f.db.SaveContacts(ctx, acct, c)
 }
 
-func (f *faultyDB) AppendEvent(ctx context.Context, acct string, post []byte) (string, error) {
-	if err := f.fail(); err != nil {
-		return "", err
-	}
-	return f.db.AppendEvent(ctx, acct, post)
-}
-
-func (f *faultyDB) PushCheckEvent(ctx context.Context, acct string, post []byte, max int) error {
-	if err := f.fail(); err != nil {
-		return err
-	}
-	return f.db.PushCheckEvent(ctx, acct, post, max)
-}
-
 func (f *faultyDB) PublishAndReply(ctx context.Context, acct string, posts []store.Publication, answers []store.Answer) error {
 	if err := f.fail(); err != nil {
 		return err
@@ -152,11 +138,4 @@ func (f *faultyDB) Reply(ctx context.Context, acct string, d store.Delivery, res
 		return err
 	}
 	return f.db.Reply(ctx, acct, d, res)
-}
-
-func (f *faultyDB) Ack(ctx context.Context, acct string, d store.Delivery) error {
-	if err := f.fail(); err != nil {
-		return err
-	}
-	return f.db.Ack(ctx, acct, d)
 }

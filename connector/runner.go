@@ -36,14 +36,11 @@ type DB interface {
 	DeleteQRCode(ctx context.Context, acct string) error
 	SaveContacts(ctx context.Context, acct string, c *openqq.Contacts) error
 
-	AppendEvent(ctx context.Context, acct string, post []byte) (string, error)
-	PushCheckEvent(ctx context.Context, acct string, post []byte, max int) error
 	PublishAndReply(ctx context.Context, acct string, posts []store.Publication, answers []store.Answer) error
 
 	ConsumeAndStart(ctx context.Context, acct, consumer string, count int, block time.Duration, running []string) ([]store.Claim, error)
 	ReclaimAndStart(ctx context.Context, acct, consumer string, minIdle time.Duration, running []string) ([]store.Claim, error)
 	Reply(ctx context.Context, acct string, d store.Delivery, res openqq.Result) error
-	Ack(ctx context.Context, acct string, d store.Delivery) error
 }
 
 var _ DB = (*store.DB)(nil)
