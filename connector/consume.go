@@ -54,7 +54,7 @@ func (r *Runner) consume(ctx, execCtx context.Context, inflight *sync.WaitGroup)
 				}
 			}
 		} else {
-			cs, err = r.db.ConsumeAndStart(ctx, r.account, r.owner, cap(sem)-len(sem), consumeBlock, runningIDs(&running))
+			cs, err = r.db.ConsumeAndStart(ctx, r.account, r.owner, cap(sem)-len(sem), consumeBlock)
 		}
 		if err != nil {
 			if ctx.Err() != nil {

@@ -195,9 +195,9 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// deadConnector reads the next command as a connector that then dies: it
-// only reads it (start=false) or also marks it started.
-func (e *env) deadConnector(start bool) store.Delivery {
+// deadConnector reads the next command as a connector that then dies: a
+// command read is a command started.
+func (e *env) deadConnector() store.Delivery {
 	e.t.Helper()
 	var ds []store.Delivery
 	waitFor(e.t, "a queued command", func() bool {
@@ -208,11 +208,6 @@ func (e *env) deadConnector(start bool) store.Delivery {
 		}
 		return len(ds) == 1
 	})
-	if start {
-		if err := e.db.Start(e.t.Context(), e.acct, ds[0]); err != nil {
-			e.t.Fatal(err)
-		}
-	}
 	return ds[0]
 }
 
@@ -231,13 +226,16 @@ type submitted struct {
 	err error
 }
 
-// A command that a dead connector had read but not started runs once when
-// the next connector reclaims it.
+// A command queued when its connector died, before any connector read it,
+// runs once: on the next connector, and never again after that one.
 func TestCrashBeforeStartRunsOnce(t *testing.T) {
 	e := newEnv(t)
+	if err := e.startRunning().stop(); err != nil {
+		t.Fatal(err)
+	}
 	done := e.submitAsync(openqq.APISendFriendMessage, map[string]string{"id": "101", "content": "once"}, 30*time.Second)
-	e.deadConnector(false)
-	h := e.startRunning()
+	h := e.start(nil)
+	e.waitState(openqq.StateRunning)
 	if s := <-done; s.err != nil || s.res.Code != 0 {
 		t.Fatalf("answer = %+v", s)
 	}
@@ -263,7 +261,7 @@ func TestCrashBeforeStartRunsOnce(t *testing.T) {
 func TestCrashAfterStartNeverRunsTwice(t *testing.T) {
 	e := newEnv(t)
 	done := e.submitAsync(openqq.APISendFriendMessage, map[string]string{"id": "101", "content": "maybe"}, 30*time.Second)
-	e.deadConnector(true)
+	e.deadConnector()
 	e.startRunning()
 	s := <-done
 	if s.err == nil && s.res.Code != openqq.ErrOutcomeUnknown.Code && !errors.Is(s.err, openqq.ErrOutcomeUnknown) {

@@ -117,13 +117,13 @@ func (f *faultyDB) PublishAndReply(ctx context.Context, acct string, posts []sto
 	return f.db.PublishAndReply(ctx, acct, posts, answers)
 }
 
-func (f *faultyDB) ConsumeAndStart(ctx context.Context, acct, consumer string, count int, block time.Duration, running []string) ([]store.Claim, error) {
+func (f *faultyDB) ConsumeAndStart(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Claim, error) {
 	if err := f.fail(); err != nil {
 		// A real outage fails after a while, not at once.
 		time.Sleep(min(block, 20*time.Millisecond))
 		return nil, err
 	}
-	return f.db.ConsumeAndStart(ctx, acct, consumer, count, block, running)
+	return f.db.ConsumeAndStart(ctx, acct, consumer, count, block)
 }
 
 func (f *faultyDB) ReclaimAndStart(ctx context.Context, acct, consumer string, minIdle time.Duration, running []string) ([]store.Claim, error) {

@@ -71,15 +71,16 @@ func startHBConsumer(t *testing.T, db *store.DB, acct string) *hbConsumer {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	wg.Go(func() {
 		for ctx.Err() == nil {
-			ds, err := db.Consume(ctx, acct, "hb-consumer", 10, 200*time.Millisecond)
+			cs, err := db.ConsumeAndStart(ctx, acct, "hb-consumer", 10, 200*time.Millisecond)
 			if err != nil {
 				continue
 			}
-			for _, d := range ds {
+			for _, cl := range cs {
+				d := cl.Delivery
 				c.mu.Lock()
 				c.cmds = append(c.cmds, d.Command)
 				c.mu.Unlock()
-				if err := db.Start(ctx, acct, d); err != nil {
+				if cl.Err != nil {
 					db.Ack(ctx, acct, d)
 					continue
 				}

@@ -38,7 +38,7 @@ type DB interface {
 
 	PublishAndReply(ctx context.Context, acct string, posts []store.Publication, answers []store.Answer) error
 
-	ConsumeAndStart(ctx context.Context, acct, consumer string, count int, block time.Duration, running []string) ([]store.Claim, error)
+	ConsumeAndStart(ctx context.Context, acct, consumer string, count int, block time.Duration) ([]store.Claim, error)
 	ReclaimAndStart(ctx context.Context, acct, consumer string, minIdle time.Duration, running []string) ([]store.Claim, error)
 	Reply(ctx context.Context, acct string, d store.Delivery, res openqq.Result) error
 }

@@ -156,18 +156,19 @@ func (e *env) connector(reply answer) {
 	e.t.Cleanup(func() { cancel(); wg.Wait() })
 	wg.Go(func() {
 		for ctx.Err() == nil {
-			ds, err := e.db.Consume(ctx, e.acct, "test-connector", 16, 200*time.Millisecond)
+			cs, err := e.db.ConsumeAndStart(ctx, e.acct, "test-connector", 16, 200*time.Millisecond)
 			if err != nil {
 				if ctx.Err() == nil {
 					e.t.Errorf("consume: %v", err)
 				}
 				return
 			}
-			for _, d := range ds {
+			for _, c := range cs {
+				d := c.Delivery
 				e.cmdsMu.Lock()
 				e.cmds = append(e.cmds, d.Command)
 				e.cmdsMu.Unlock()
-				if err := e.db.Start(ctx, e.acct, d); err != nil {
+				if c.Err != nil {
 					e.db.Ack(ctx, e.acct, d)
 					continue
 				}

@@ -35,8 +35,8 @@ func (db *DB) DeleteAccount(ctx context.Context, acct string) error {
 	if err := iter.Err(); err != nil {
 		return fmt.Errorf("store: delete account: scan: %w", err)
 	}
-	for lo := 0; lo < len(keys); lo += maxScriptBatch {
-		if err := db.short.Del(ctx, keys[lo:min(lo+maxScriptBatch, len(keys))]...).Err(); err != nil {
+	for lo := 0; lo < len(keys); lo += maxArgsBatch {
+		if err := db.short.Del(ctx, keys[lo:min(lo+maxArgsBatch, len(keys))]...).Err(); err != nil {
 			return fmt.Errorf("store: delete account: %w", err)
 		}
 	}

@@ -98,10 +98,9 @@ func benchRoundTrip(b *testing.B, url string, callers int) {
 	wg.Go(func() { benchConnector(ctx, b, conn, acct) })
 	defer func() { cancel(); wg.Wait() }()
 
-	var next atomic.Int64
 	submit := func() (time.Duration, error) {
-		id := "b" + strconv.FormatInt(next.Add(1), 10)
-		cmd := &openqq.Command{ID: id, API: openqq.APISendFriendMessage,
+		// No id: as from the relay, Submit makes one.
+		cmd := &openqq.Command{API: openqq.APISendFriendMessage,
 			Params: map[string]string{"id": "2", "content": "hi"}, Deadline: time.Now().Add(30 * time.Second)}
 		t := time.Now()
 		res, err := relay.Submit(ctx, acct, cmd)
@@ -157,7 +156,7 @@ func benchRoundTrip(b *testing.B, url string, callers int) {
 // and the claim in one round trip) and one ReplyAll.
 func benchConnector(ctx context.Context, b *testing.B, db *DB, acct string) {
 	for ctx.Err() == nil {
-		cs, err := db.ConsumeAndStart(ctx, acct, "bench", 256, time.Second, nil)
+		cs, err := db.ConsumeAndStart(ctx, acct, "bench", 256, time.Second)
 		if err != nil {
 			if ctx.Err() == nil {
 				b.Error(err)

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,10 +12,10 @@ import (
 )
 
 // takeClaims calls ConsumeAndStart until it returns something.
-func takeClaims(t *testing.T, db *DB, acct, consumer string, running ...string) []Claim {
+func takeClaims(t *testing.T, db *DB, acct, consumer string) []Claim {
 	t.Helper()
 	for range 50 {
-		cs, err := db.ConsumeAndStart(t.Context(), acct, consumer, 16, 200*time.Millisecond, running)
+		cs, err := db.ConsumeAndStart(t.Context(), acct, consumer, 16, 200*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,47 +27,34 @@ func takeClaims(t *testing.T, db *DB, acct, consumer string, running ...string) 
 	return nil
 }
 
-// ConsumeAndStart reads and starts in one call: the marker is set as Start
-// sets it, a command being run is skipped, and one started but not being
-// run (an earlier incarnation's) comes back as ErrDuplicate.
+// ConsumeAndStart: what it reads has started and stays pending until
+// answered; a command past its deadline comes back expired; an id queued
+// twice is queued once; an entry that is not a command is dropped.
 func testConsumeAndStart(t *testing.T, e *testEnv) {
 	ctx := t.Context()
-	if cs, err := e.db.ConsumeAndStart(ctx, e.acct, "c1", 0, 0, nil); err != nil || len(cs) != 0 {
+	if cs, err := e.db.ConsumeAndStart(ctx, e.acct, "c1", 0, 0); err != nil || len(cs) != 0 {
 		t.Fatalf("ConsumeAndStart on a new account = %v, %v; want nothing (and a group)", cs, err)
 	}
-	// Scripts flushed (a restarted Redis): the read still ends claimed.
-	if err := e.rdb().ScriptFlush(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
-	done := submitAsync(t, e.db, e.acct, newCommand("cs", 10*time.Second))
+	done := submitAsync(t, e.db, e.acct, &openqq.Command{API: openqq.APISendFriendMessage, Deadline: time.Now().Add(10 * time.Second)})
 	cs := takeClaims(t, e.db, e.acct, "c1")
-	if len(cs) != 1 || cs[0].Err != nil || cs[0].Command.ID != "cs" || cs[0].Deliveries != 1 {
-		t.Fatalf("claims = %+v, want cs started", cs)
+	if len(cs) != 1 || cs[0].Err != nil || cs[0].Deliveries != 1 {
+		t.Fatalf("claims = %+v, want one started", cs)
 	}
-	sid := cs[0].StreamID
-	if m, _ := e.rdb().Get(ctx, markerKey(e.acct, "cs")).Result(); m != "started "+sid {
-		t.Errorf("marker = %q, want started %s", m, sid)
+	if cs, err := e.db.ConsumeAndStart(ctx, e.acct, "c1", 16, 0); err != nil || len(cs) != 0 {
+		t.Errorf("a second read = %+v, %v; want nothing", cs, err)
 	}
-	if err := e.db.Start(ctx, e.acct, cs[0].Delivery); !errors.Is(err, ErrDuplicate) {
-		t.Errorf("Start after ConsumeAndStart = %v, want ErrDuplicate", err)
-	}
-	// Running it: skipped. Not running it (a restarted connector): ErrDuplicate.
-	if cs, err := e.db.ConsumeAndStart(ctx, e.acct, "c1", 16, 0, []string{sid}); err != nil || len(cs) != 0 {
-		t.Errorf("ConsumeAndStart while running = %+v, %v; want nothing", cs, err)
-	}
-	cs2, err := e.db.ConsumeAndStart(ctx, e.acct, "c1", 16, 0, nil)
-	if err != nil || len(cs2) != 1 || !errors.Is(cs2[0].Err, ErrDuplicate) || cs2[0].StreamID != sid {
-		t.Fatalf("ConsumeAndStart after a restart = %+v, %v; want cs as ErrDuplicate", cs2, err)
+	if p, _ := e.rdb().XPending(ctx, commandsKey(e.acct), connectorGroup).Result(); p.Count != 1 {
+		t.Errorf("%d pending, want the started command", p.Count)
 	}
 	if err := e.db.Reply(ctx, e.acct, cs[0].Delivery, echo(cs[0].Command)); err != nil {
 		t.Fatal(err)
 	}
-	if r := <-done; r.err != nil || resultID(t, r.res) != "cs" {
+	if r := <-done; r.err != nil || resultID(t, r.res) != cs[0].Command.ID {
 		t.Fatalf("Submit = %+v", r)
 	}
 
-	// A duplicate id, a command past its deadline, one its relay gave up on,
-	// and an entry that is not a command, in one batch.
+	// An id queued twice, a command past its deadline, one its relay gave up
+	// on, and an entry that is not a command, in one batch.
 	soon := newCommand("soon", time.Second)
 	for _, c := range []*openqq.Command{newCommand("dup", time.Minute), newCommand("dup", time.Minute), soon} {
 		if err := e.db.Enqueue(ctx, e.acct, c); err != nil {
@@ -88,24 +74,20 @@ func testConsumeAndStart(t *testing.T, e *testEnv) {
 	for _, c := range cs {
 		got = append(got, c.Command.ID+":"+errName(c.Err))
 	}
-	if want := []string{"dup:nil", "dup:duplicate", "soon:expired", "gone:expired"}; !slices.Equal(got, want) {
+	if want := []string{"dup:nil", "soon:expired"}; !slices.Equal(got, want) {
 		t.Errorf("claims = %v, want %v", got, want)
 	}
-	if m, _ := e.rdb().Get(ctx, markerKey(e.acct, "soon")).Result(); m != "abandoned" {
-		t.Errorf("marker of the late command = %q, want abandoned", m)
-	}
-	// The bad entry was acknowledged; the four claims stay pending until
-	// answered.
-	if p, _ := e.rdb().XPending(ctx, commandsKey(e.acct), connectorGroup).Result(); p.Count != 4 {
-		t.Errorf("%d pending, want the 4 claims", p.Count)
+	// The bad entry was acknowledged; the claims stay pending until answered.
+	if p, _ := e.rdb().XPending(ctx, commandsKey(e.acct), connectorGroup).Result(); p.Count != 2 {
+		t.Errorf("%d pending, want the 2 claims", p.Count)
 	}
 }
 
-// ReclaimAndStart takes over a dead consumer's commands: one it had read
-// but not started runs here; one it had started comes back as ErrDuplicate.
+// ReclaimAndStart takes over a dead consumer's commands, which had started,
+// as ErrDuplicate, and leaves out those the caller says it is running.
 func testReclaimAndStart(t *testing.T, e *testEnv) {
 	ctx := t.Context()
-	for _, id := range []string{"read", "started"} {
+	for _, id := range []string{"a", "b", "mine"} {
 		if err := e.db.Enqueue(ctx, e.acct, newCommand(id, time.Minute)); err != nil {
 			t.Fatal(err)
 		}
@@ -115,22 +97,19 @@ func testReclaimAndStart(t *testing.T, e *testEnv) {
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("Consume = %v, %v", ds, err)
 	}
-	if err := dead.Start(ctx, e.acct, ds[1]); err != nil {
-		t.Fatal(err)
-	}
 	dead.Close()
-	cs, err := e.db.ReclaimAndStart(ctx, e.acct, "alive", 0, nil)
+	mine, err := e.db.Consume(ctx, e.acct, "alive", 1, 0)
+	if err != nil || len(mine) != 1 {
+		t.Fatalf("Consume = %v, %v", mine, err)
+	}
+	cs, err := e.db.ReclaimAndStart(ctx, e.acct, "alive", 0, []string{mine[0].StreamID})
 	if err != nil || len(cs) != 2 {
 		t.Fatalf("ReclaimAndStart = %+v, %v", cs, err)
 	}
-	if cs[0].Command.ID != "read" || cs[0].Err != nil || cs[0].Deliveries != 2 {
-		t.Errorf("first claim = %+v, want read, started now", cs[0])
-	}
-	if cs[1].Command.ID != "started" || !errors.Is(cs[1].Err, ErrDuplicate) {
-		t.Errorf("second claim = %+v, want started, ErrDuplicate", cs[1])
-	}
-	if m, _ := e.rdb().Get(ctx, markerKey(e.acct, "read")).Result(); m != "started "+cs[0].StreamID {
-		t.Errorf("marker = %q", m)
+	for i, id := range []string{"a", "b"} {
+		if cs[i].Command.ID != id || !errors.Is(cs[i].Err, ErrDuplicate) || cs[i].Deliveries != 2 {
+			t.Errorf("claim %d = %+v, want %s, ErrDuplicate, delivered twice", i, cs[i], id)
+		}
 	}
 	if _, err := e.db.ReclaimAndStart(ctx, e.acct, "alive", -time.Second, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("negative min idle = %v, want ErrInvalid", err)
@@ -149,35 +128,24 @@ func errName(err error) string {
 	return err.Error()
 }
 
-// A command whose deadline passes while the read is blocked is claimed by
-// the script (it judged by the time the call was sent) but comes back
-// expired: answered with ErrTimeout, its relay hears that it never ran.
+// A command whose deadline has passed when the read returns (a read that
+// blocked long, here a connector clock an hour ahead) comes back expired:
+// answered with ErrTimeout, its relay hears that it never ran.
 func testConsumeAndStartDeadlineDuringBlock(t *testing.T, e *testEnv) {
-	ctx := t.Context()
 	conn := e.open(t, Options{})
-	var calls atomic.Int32
-	conn.now = func() time.Time {
-		if calls.Add(1) == 1 {
-			return time.Now() // when the read is sent
-		}
-		return time.Now().Add(time.Hour) // when it returns, much later
-	}
-	done := submitAsync(t, e.db, e.acct, newCommand("stale", 2*time.Second))
+	conn.now = func() time.Time { return time.Now().Add(time.Hour) }
+	done := submitAsync(t, e.db, e.acct, newCommand("", 2*time.Second))
 	var cs []Claim
 	for len(cs) == 0 {
-		calls.Store(0)
 		var err error
-		if cs, err = conn.ConsumeAndStart(ctx, e.acct, "c1", 1, 500*time.Millisecond, nil); err != nil {
+		if cs, err = conn.ConsumeAndStart(t.Context(), e.acct, "c1", 1, 500*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if len(cs) != 1 || !errors.Is(cs[0].Err, ErrExpired) {
-		t.Fatalf("claims = %+v, want stale expired", cs)
+		t.Fatalf("claims = %+v, want the command expired", cs)
 	}
-	if m, _ := e.rdb().Get(ctx, markerKey(e.acct, "stale")).Result(); m != "started "+cs[0].StreamID {
-		t.Errorf("marker = %q, want started (by the script)", m)
-	}
-	if err := conn.Reply(ctx, e.acct, cs[0].Delivery, openqq.ErrorResult(openqq.ErrTimeout)); err != nil {
+	if err := conn.Reply(t.Context(), e.acct, cs[0].Delivery, openqq.ErrorResult(openqq.ErrTimeout)); err != nil {
 		t.Fatal(err)
 	}
 	if r := <-done; r.err != nil || r.res.Code != openqq.ErrTimeout.Code {

@@ -235,9 +235,8 @@ func testDeleteAccount(t *testing.T, e *testEnv) {
 	_, err := db.AppendEvent(ctx, e.acct, []byte(`{"a":1}`))
 	must(err)
 	must(db.Enqueue(ctx, e.acct, &openqq.Command{ID: "c1", API: "x", Deadline: time.Now().Add(time.Minute)}))
-	ds, err := db.Consume(ctx, e.acct, "c", 1, 0)
+	_, err = db.Consume(ctx, e.acct, "c", 1, 0)
 	must(err)
-	must(db.Start(ctx, e.acct, ds[0]))
 	_, err = db.AcquireLease(ctx, e.acct, "me", time.Minute)
 	must(err)
 

@@ -330,9 +330,9 @@ func (db *DB) RequestWebhookReplay(ctx context.Context, acct, id string, deadLet
 			return fmt.Errorf("store: request webhook replay: %w: bad dead letter id %q", ErrInvalid, dl)
 		}
 	}
-	for lo := 0; lo < len(deadLetters); lo += maxScriptBatch {
-		members := make([]any, 0, maxScriptBatch)
-		for _, dl := range deadLetters[lo:min(lo+maxScriptBatch, len(deadLetters))] {
+	for lo := 0; lo < len(deadLetters); lo += maxArgsBatch {
+		members := make([]any, 0, maxArgsBatch)
+		for _, dl := range deadLetters[lo:min(lo+maxArgsBatch, len(deadLetters))] {
 			members = append(members, dl)
 		}
 		if err := db.short.SAdd(ctx, webhookReplayKey(acct, id), members...).Err(); err != nil {
