@@ -18,14 +18,14 @@ const consumeBlock = time.Second
 
 // consume takes commands from the account's stream while the client is
 // running, and runs each in its own goroutine on execCtx (at most
-// MaxInflight at once), counted in inflight. Each read claims what it
-// takes in the same round trip (store.ConsumeAndStart): a command read is
-// a command started, so everything read is run, even when shutdown begins
-// meanwhile (the drain waits for it). Stale pending commands (a dead
-// connector's) are reclaimed at the start and every ReclaimIdle.
+// MaxInflight at once), counted in inflight. A command read is a command
+// started (store.ConsumeAndStart), so it reads only as many as it has free
+// slots, and runs everything it read, even when shutdown begins meanwhile
+// (the drain waits for it). Stale pending commands (a dead connector's) are
+// reclaimed at the start and every ReclaimIdle.
 func (r *Runner) consume(ctx, execCtx context.Context, inflight *sync.WaitGroup) {
 	sem := make(chan struct{}, r.o.MaxInflight)
-	var running sync.Map // stream ids being handled here, which a read must skip
+	var running sync.Map // stream ids being handled here, which a reclaim must skip
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	var lastReclaim time.Time
 	for ctx.Err() == nil {
@@ -102,18 +102,17 @@ func runningIDs(running *sync.Map) []string {
 }
 
 // handle runs one claimed delivery at most once: the claim said it is
-// past its deadline (or its relay gave up), or that it had started before
-// a crash, or it runs now on a context ending at its deadline, and the
-// result goes back with the answer.
+// past its deadline, or that it had started before a crash, or it runs now
+// on a context ending at its deadline, and the result goes back with the
+// answer.
 func (r *Runner) handle(execCtx context.Context, c store.Claim) {
 	d, cmd := c.Delivery, c.Command
 	log := r.log.With(openqq.LogKeyCommandID, cmd.ID, openqq.LogKeyAPI, cmd.API)
 	switch {
 	case errors.Is(c.Err, store.ErrExpired):
-		log.InfoContext(execCtx, "command past its deadline or abandoned; not run")
-		// The answer is acknowledged always, and reaches a relay that
-		// still waits (one that gave up has marked the command abandoned,
-		// and gets nothing).
+		log.InfoContext(execCtx, "command past its deadline; not run")
+		// The answer is acknowledged always, and tells a relay that still
+		// waits that the command never ran.
 		r.metrics.commands.WithLabelValues(cmd.API, "expired").Inc()
 		r.writeAnswer(execCtx, log, d, openqq.ErrorResult(openqq.ErrTimeout))
 		return
@@ -145,8 +144,8 @@ func (r *Runner) commandContext(execCtx context.Context, cmd openqq.Command) (co
 // writes), usually in the same round trip as its post. When the outbox
 // cannot write it (the session ended, or execCtx did first), it is written
 // directly, retrying through Redis outages until execCtx ends, then once more
-// on a short context of its own; a second copy is harmless, as the first
-// answer wins. A reply that never lands leaves the command pending: a later
+// on a short context of its own; a second copy is harmless, as the relay
+// takes the first and the other expires unread. A reply that never lands leaves the command pending: a later
 // reclaim answers it with "outcome unknown" and never runs it again.
 func (r *Runner) answer(execCtx context.Context, log *slog.Logger, d store.Delivery, res openqq.Result) {
 	r.metrics.commands.WithLabelValues(d.Command.API, strconv.Itoa(res.Code)).Inc()

@@ -29,9 +29,9 @@ const (
 // re-check ctx at least this often.
 const maxBlock = 5 * time.Second
 
-// markerSlack is how long a started marker outlives its command's deadline:
-// after that the deadline alone keeps the command from running again, and
-// the slack covers clock skew between hosts.
+// markerSlack is how long an idempotency marker outlives its command's
+// deadline: after that the deadline alone keeps the command from running
+// again, and the slack covers clock skew between hosts.
 const markerSlack = time.Minute
 
 // Options configure Open. The zero value of every field but URL works.

@@ -9,10 +9,10 @@ var (
 	// ErrNotFound: the thing asked for is not stored (contacts before the
 	// first load, an unknown consumer group).
 	ErrNotFound = errors.New("store: not found")
-	// ErrDuplicate: the command had started before; it must not run again.
+	// ErrDuplicate: the command had started before (a connector that is
+	// gone had read it); it must not run again.
 	ErrDuplicate = errors.New("store: command started before")
-	// ErrExpired: the command is past its deadline or its relay gave up on
-	// it; it must not run.
+	// ErrExpired: the command is past its deadline; it must not run.
 	ErrExpired = errors.New("store: command expired")
 	// ErrLeaseHeld: another owner holds the account's lease.
 	ErrLeaseHeld = errors.New("store: lease held by another owner")

@@ -36,8 +36,9 @@ func commandsKey(a string) string { return accountPrefix(a) + "commands" } // ST
 // replyKey holds the result of one command until its relay pops it.
 func replyKey(a, cmd string) string { return accountPrefix(a) + "reply:" + cmd } // LIST, PX
 
-// markerKey is the started marker of one command: "started <stream id>",
-// "done" or "abandoned" (see startCommandsScript).
+// markerKey is the idempotency key of a command id its caller chose: the
+// stream id of the entry queued under it, until the deadline and a slack
+// (see enqueueOnceScript).
 func markerKey(a, cmd string) string { return accountPrefix(a) + "done:" + cmd } // STRING, PX
 
 // Events.
