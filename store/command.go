@@ -35,7 +35,7 @@ const maxCommandTTL = 24 * time.Hour
 //
 //   - openqq.ErrTimeout: the command never ran and never will. At the
 //     deadline Submit deletes the entry if no connector has read it, in the
-//     same script that checks it is not pending.
+//     same script that checks so.
 //   - openqq.ErrOutcomeUnknown: a connector had read it (from then on it may
 //     run) and no result came within ReplyGrace after the deadline, or its
 //     connector answered so after a crash; or the XADD itself failed in a way
@@ -79,15 +79,14 @@ func (db *DB) Submit(ctx context.Context, acct string, cmd *openqq.Command) (ope
 		_, _ = pipe.Exec(ctx) // errors are per command, read below
 		var err error
 		if sid, err = add.Result(); err != nil {
-			if !unsent(err) {
-				// It may have been queued: wait for a result, and at the
-				// deadline answer "outcome unknown" (sid stays "").
-				db.log.WarnContext(ctx, "queueing a command failed; waiting for its result in case it was queued",
-					openqq.LogKeyAccount, acct, openqq.LogKeyCommandID, cmd.ID, openqq.LogKeyErr, err)
-				sid, pop = "", nil
-			} else {
+			if unsent(err) {
 				return openqq.Result{}, fmt.Errorf("store: submit: xadd command: %w", err)
 			}
+			// It may have been queued: wait for a result, and at the
+			// deadline answer "outcome unknown" (sid stays "").
+			db.log.WarnContext(ctx, "queueing a command failed; waiting for its result in case it was queued",
+				openqq.LogKeyAccount, acct, openqq.LogKeyCommandID, cmd.ID, openqq.LogKeyErr, err)
+			sid, pop = "", nil
 		}
 	}
 	for {
